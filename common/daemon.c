@@ -1,0 +1,139 @@
+#include "common/daemon.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+
+int daemon_args_parse(int argc, char **argv, const char *usage, struct daemon_args *a)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof *a);
+	a->log_level = LOG_INFO;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:nl:vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': a->config = optarg; break;
+		case 'n': a->check_only = 1; break;
+		case 'v': a->log_level = LOG_DEBUG; break;
+		case 'q': a->log_level = LOG_WARN; break;
+		case 'l':
+			a->log_level = log_level_parse(optarg);
+			if (a->log_level < 0) {
+				fprintf(stderr, "%s: -l: unknown level '%s' (error, warn, info, debug)\n",
+					argv[0], optarg);
+				return 2;
+			}
+			break;
+		case 'h': fputs(usage, stdout); return 100;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n%s", argv[0], argv[optind], usage);
+		return 2;
+	}
+	if (!a->config) {
+		fprintf(stderr, "%s: a config file is required (-c FILE)\n%s", argv[0], usage);
+		return 2;
+	}
+	return 0;
+}
+
+void daemon_block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int daemon_wait_signal(void)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	while (sigwait(&set, &sig) != 0)
+		;
+	return sig;
+}
+
+void daemon_ready(const char *listeners)
+{
+	int saved = log_threshold;
+
+	log_threshold = LOG_INFO > saved ? LOG_INFO : saved;
+	log_msg(LOG_INFO, NULL, "ready %s", listeners);
+	log_threshold = saved;
+}
+
+int file_read_all(const char *path, size_t max, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	struct stat st;
+	size_t n;
+	int rc = CDNI_EIO;
+
+	if (!f)
+		return CDNI_EIO;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	if ((unsigned long long)st.st_size > max) {
+		rc = CDNI_EOVERFLOW;
+		goto out;
+	}
+	data = malloc((size_t)st.st_size + 1);
+	if (!data) {
+		rc = CDNI_ENOMEM;
+		goto out;
+	}
+	n = fread(data, 1, (size_t)st.st_size, f);
+	if (n != (size_t)st.st_size || ferror(f))
+		goto out;
+	data[n] = '\0';
+	*out = data;
+	if (len)
+		*len = n;
+	data = NULL;
+	rc = 0;
+out:
+	free(data);
+	fclose(f);
+	return rc;
+}
+
+long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
