@@ -115,8 +115,8 @@ static void build_options(struct MHD_OptionItem *opts, struct httpd *h,
 {
 	size_t n = 0;
 
-	opts[n++] = OPT(MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)ss);
 	opts[n++] = OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, h->name);
+	opts[n++] = OPT(MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)ss);
 	opts[n++] = OPT(MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s ? o->timeout_s : 30, NULL);
 	opts[n++] = OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
 	if (o->completed)

@@ -1,0 +1,80 @@
+/* log.h and accesslog.h: format, level filtering, no forged lines, JSON access lines */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/accesslog.h"
+#include "common/log.h"
+#include "common/tap.h"
+
+static char *slurp(FILE *f)
+{
+	static char text[8192];
+	size_t n;
+
+	fflush(f);
+	rewind(f);
+	n = fread(text, 1, sizeof text - 1, f);
+	text[n] = '\0';
+	return text;
+}
+
+static void levels(void)
+{
+	FILE *f = tmpfile();
+	int saved = dup(2);
+	char *text;
+
+	dup2(fileno(f), 2);
+	log_init("cdni-test", LOG_INFO);
+	log_debug("req=1", "hidden %d", 1);
+	errno = 42;
+	log_info("req=2 peer=127.0.0.1:9", "shown %s", "x");
+	is_int(errno, 42, "errno preserved across a log call");
+	log_warn(NULL, "evil\r\nforged line");
+	dup2(saved, 2);
+	close(saved);
+	text = slurp(f);
+	ok(strstr(text, "hidden") == NULL, "debug dropped at info level");
+	ok(strstr(text, " cdni-test info [req=2 peer=127.0.0.1:9] shown x\n") != NULL,
+	   "program, level, context and message on one line");
+	ok(strstr(text, "cdni-test warn evil  forged line\n") != NULL, "CR/LF from input cannot forge a line");
+	is_int(log_level_parse("DEBUG"), LOG_DEBUG, "level names parse, any case");
+	is_int(log_level_parse("loud"), -1, "unknown level refused");
+	fclose(f);
+}
+
+static void access_lines(void)
+{
+	struct access_log al = { 0 };
+	struct access_entry e = { .peer = "127.0.0.1:5", .method = "GET", .uri = "/a\"b",
+				  .status = 302, .bytes = 0, .dur_us = 12, .location = "https://x/a",
+				  .cache = NULL, .upstream = NULL, .host = "h", .tls = NULL,
+				  .note = NULL };
+	json_error_t je;
+	json_t *o;
+	char *text;
+
+	al.f = tmpfile();
+	access_log_write(&al, &e);
+	text = slurp(al.f);
+	o = json_loads(text, JSON_DISABLE_EOF_CHECK, &je);
+	ok(o != NULL, "access line is JSON");
+	is_str(json_string_value(json_object_get(o, "uri")), "/a\"b", "quotes survive");
+	is_int(json_integer_value(json_object_get(o, "status")), 302, "status");
+	ok(json_object_get(o, "cache") == NULL, "absent fields left out");
+	is_int(strchr(text, '\n') - text + 1, (long long)strlen(text), "exactly one line");
+	json_decref(o);
+	fclose(al.f);
+}
+
+int main(void)
+{
+	levels();
+	access_lines();
+	return done_testing();
+}
