@@ -11,7 +11,7 @@ PACKAGES=(
   libcurl4-openssl-dev curl
   gnutls-bin
   nginx-light wrk
-  procps iproute2
+  procps iproute2 python3
 )
 
 missing=()

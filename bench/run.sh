@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# cdni benchmarks: figures measured as ratios against a reference server run
+# on the same machine in the same run (never in a timed unit test).
+#
+#   dCDN cache-hit throughput, 1 KB object, wrk keep-alive  vs  nginx static   goal >= 0.6
+#   uCDN 302 rate (unsigned)                                 vs  nginx return 302 goal >= 0.8
+#   dCDN peak RSS with cache_size 64 MB after filling it                          goal < 96 MB
+#
+# Results: printed, and written to build/bench/results.md and results.json.
+# Knobs: BENCH_SECONDS (default 10), BENCH_CONNS (default 50), BENCH_THREADS (default 2).
+set -euo pipefail
+: "${CDNI_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
+. "$CDNI_TOP/t/lib.sh"
+trap - EXIT
+trap 'for n in "${!_pid[@]}"; do kill_daemon "$n"; done; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID" 2>/dev/null; rm -rf "$T"' EXIT
+
+SECS=${BENCH_SECONDS:-10}
+CONNS=${BENCH_CONNS:-50}
+THREADS=${BENCH_THREADS:-2}
+OUT="$CDNI_BUILD/bench"
+mkdir -p "$OUT" "$T/www/v"
+command -v wrk >/dev/null || { echo "bench: wrk is missing (make deps)"; exit 1; }
+command -v nginx >/dev/null || NGINX=/usr/sbin/nginx
+NGINX=${NGINX:-nginx}
+
+head -c 1024 /dev/urandom >"$T/www/v/1k.bin"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+rps() { # url -> requests/sec from wrk
+	wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "$1" >"$T/wrk.out" 2>&1
+	grep -q 'Socket errors' "$T/wrk.out" && diag "$(grep 'Socket errors' "$T/wrk.out")" >&2
+	awk '/^Requests\/sec:/ {print $2}' "$T/wrk.out"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+meets() { awk -v r="$1" -v g="$2" -v dir="$3" 'BEGIN { print ((dir == "ge" ? r >= g : r < g) ? "yes" : "NO") }'; }
+
+start_nginx() {
+	NGINX_PORT=$(free_port)
+	mkdir -p "$T/nginx/logs"
+	cat >"$T/nginx/nginx.conf" <<NGX
+worker_processes auto;
+error_log $T/nginx/logs/error.log;
+pid $T/nginx/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log $T/nginx/logs/access.log;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $T/www;
+    location /r/ { return 302 https://edge.dcdn.test:9443\$request_uri; }
+  }
+}
+NGX
+	"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' &
+	NGINX_PID=$!
+	wait_for 10 curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/v/1k.bin"
+}
+
+echo "bench: $(nproc) cores, wrk -t$THREADS -c$CONNS -d${SECS}s, $(date -u +%FT%TZ)"
+start_nginx
+
+write_file "$T/origin.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0}],\"root\":\"$T/www\",\"access_log\":\"$T/origin.access\"}"
+start_daemon origin cdni-origin "$T/origin.json"
+write_file "$T/dcdn.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0}],\"upstream\":\"http://$(addr origin http)\",\"cache_size\":67108864,\"default_ttl\":3600,\"access_log\":\"$T/dcdn.access\"}"
+start_daemon dcdn cdni-dcdn "$T/dcdn.json"
+write_file "$T/ucdn.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0}],\"origin\":\"http://$(addr origin http)\",\"rules\":[{\"prefix\":\"/r/\",\"action\":\"redirect\",\"status\":302,\"target\":\"https://edge.dcdn.test:9443\"}],\"default_action\":\"refuse\",\"access_log\":\"$T/ucdn.access\"}"
+start_daemon ucdn cdni-ucdn "$T/ucdn.json"
+
+# 1. cache hits
+curl -fsS -o /dev/null "http://$(addr dcdn http)/v/1k.bin"
+hdr=$(curl -fsS -D - -o /dev/null "http://$(addr dcdn http)/v/1k.bin" | tr -d '\r' | grep -i '^x-cache:' || true)
+echo "bench: dCDN warm-up: $hdr"
+ngx_hit=$(rps "http://127.0.0.1:$NGINX_PORT/v/1k.bin")
+dcdn_hit=$(rps "http://$(addr dcdn http)/v/1k.bin")
+r_hit=$(ratio "$dcdn_hit" "$ngx_hit")
+
+# 2. 302 rate
+ngx_302=$(rps "http://127.0.0.1:$NGINX_PORT/r/a.bin?x=1")
+ucdn_302=$(rps "http://$(addr ucdn http)/r/a.bin?x=1")
+r_302=$(ratio "$ucdn_302" "$ngx_302")
+
+# 3. dCDN peak RSS after filling a 64 MB cache (with 96 distinct 1 MB objects: it must evict)
+for i in $(seq 1 96); do head -c 1048576 /dev/urandom >"$T/www/v/m$i.bin"; done
+for i in $(seq 1 96); do curl -fsS -o /dev/null "http://$(addr dcdn http)/v/m$i.bin"; done
+for i in $(seq 60 96); do curl -fsS -o /dev/null "http://$(addr dcdn http)/v/m$i.bin"; done
+hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$(pid_of dcdn)/status")
+hwm_mb=$(awk -v k="$hwm_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+
+cat >"$OUT/results.md" <<MD
+# cdni benchmark results
+
+$(date -u +%FT%TZ), $(nproc) cores, \`wrk -t$THREADS -c$CONNS -d${SECS}s\` keep-alive over HTTP on loopback.
+
+| figure | cdni | reference (nginx, same run) | ratio | goal | met |
+|---|---:|---:|---:|---|---|
+| dCDN cache hit, 1 KB object (req/s) | $dcdn_hit | $ngx_hit | $r_hit | >= 0.6 | $(meets "$r_hit" 0.6 ge) |
+| uCDN 302, unsigned (req/s) | $ucdn_302 | $ngx_302 | $r_302 | >= 0.8 | $(meets "$r_302" 0.8 ge) |
+| dCDN peak RSS, cache_size 64 MB, filled with 96 MB (MB) | $hwm_mb | — | — | < 96 | $(meets "$hwm_mb" 96 lt) |
+MD
+cat >"$OUT/results.json" <<JS
+{"dcdn_hit_rps":$dcdn_hit,"nginx_static_rps":$ngx_hit,"dcdn_hit_ratio":$r_hit,
+ "ucdn_302_rps":$ucdn_302,"nginx_302_rps":$ngx_302,"ucdn_302_ratio":$r_302,
+ "dcdn_peak_rss_mb":$hwm_mb}
+JS
+cat "$OUT/results.md"
+echo "bench: results in $OUT/results.md and results.json"
