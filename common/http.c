@@ -33,7 +33,8 @@ int http_path_decode(const char *raw, char *out, size_t outlen)
 	for (const char *p = raw; *p; p++) {
 		int c = (unsigned char)*p;
 		if (c == '%') {
-			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			int hi = hexval((unsigned char)p[1]);
+			int lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
 			if (hi < 0 || lo < 0)
 				return CDNI_EINVAL;
 			c = hi * 16 + lo;
