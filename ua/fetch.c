@@ -204,12 +204,12 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	colon = memchr(data, ':', len);
 	if (!colon || colon == data)
 		return total; /* the blank line, or a line that is not a field */
-	if (ua_hop_set_header(s->hop, data, (size_t)(colon - data), colon + 1,
-			      len - (size_t)(colon + 1 - data))) {
-		s->cb_err = CDNI_ENOMEM;
-		return 0;
-	}
-	return total;
+	s->cb_err = ua_hop_set_header(s->hop, data, (size_t)(colon - data), colon + 1,
+				      len - (size_t)(colon + 1 - data));
+	if (s->cb_err == CDNI_EOVERFLOW)
+		snprintf(s->cb_why, sizeof s->cb_why, "more than %d response header fields",
+			 UA_MAX_HEADERS);
+	return s->cb_err ? 0 : total;
 }
 
 int ua_session_output_open(struct ua_session *s)

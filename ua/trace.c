@@ -230,6 +230,11 @@ int ua_hop_set_header(struct ua_hop *h, const char *name, size_t nlen, const cha
 		if (strcmp(h->headers[i].name, n) == 0)
 			break;
 	if (i == h->nheaders) {
+		if (h->nheaders >= UA_MAX_HEADERS) {
+			free(n);
+			free(v);
+			return CDNI_EOVERFLOW;
+		}
 		if (grow(&h->headers, h->nheaders, &h->capheaders, sizeof *h->headers))
 			goto fail;
 		h->headers[h->nheaders++].name = n;

@@ -27,6 +27,7 @@
 #define UA_MAX_REDIRS_DEFAULT 10
 #define UA_TIMEOUT_MS_DEFAULT 10000L
 #define UA_URL_MAX 8192 /* longest URL or Location accepted */
+#define UA_MAX_HEADERS 1000 /* distinct response header names kept per hop */
 
 /* ---- options ---------------------------------------------------------- */
 
@@ -157,7 +158,7 @@ void ua_trace_finish(struct ua_trace *t);
 int ua_trace_exit(const struct ua_trace *t);
 
 /* Set a response header (name lowercased, value trimmed of OWS); replaces an
- * earlier value of the same name. */
+ * earlier value of the same name. CDNI_EOVERFLOW past UA_MAX_HEADERS names. */
 int ua_hop_set_header(struct ua_hop *h, const char *name, size_t nlen, const char *value,
 		      size_t vlen);
 const char *ua_hop_header(const struct ua_hop *h, const char *name);

@@ -111,8 +111,6 @@ static void test_origin(void)
 static void test_args(void)
 {
 	char why[200];
-	long ms = 0;
-	int n = -1;
 
 	is_int(ua_method_check("GET", why, sizeof why), 0, "GET");
 	is_int(ua_method_check("HEAD", why, sizeof why), 0, "HEAD");
@@ -141,6 +139,14 @@ static void test_args(void)
 	is_int(ua_range_check("1-2-3", why, sizeof why), CDNI_EINVAL, "trailing junk refused");
 	is_int(ua_range_check("1234567890123456789-", why, sizeof why), CDNI_EINVAL,
 	       "19 digits refused");
+
+}
+
+static void test_args_net(void)
+{
+	char why[200];
+	long ms = 0;
+	int n = -1;
 
 	is_int(ua_resolve_check("www.csp.test:443:127.0.0.1", why, sizeof why), 0, "resolve v4");
 	is_int(ua_resolve_check("www.csp.test:8443:[::1]", why, sizeof why), 0, "resolve v6");
@@ -329,6 +335,28 @@ static void test_trace_verdicts(void)
 	ua_trace_free(t);
 }
 
+static void test_header_cap(void)
+{
+	struct ua_trace *t = ua_trace_new("http://a.test/");
+	struct ua_hop *h = ua_trace_add_hop(t, "GET", "http://a.test/");
+	char name[32];
+	int rc = 0;
+
+	for (int i = 0; i < UA_MAX_HEADERS && rc == 0; i++) {
+		snprintf(name, sizeof name, "x-h%d", i);
+		rc = ua_hop_set_header(h, name, strlen(name), "v", 1);
+	}
+	is_int(rc, 0, "%d distinct header names kept", UA_MAX_HEADERS);
+	is_int(ua_hop_set_header(h, "x-more", 6, "v", 1), CDNI_EOVERFLOW, "one more name refused");
+	is_int(ua_hop_set_header(h, "X-H7", 4, "w", 1), 0, "an existing name may still change");
+	is_str(ua_hop_header(h, "x-h7"), "w", "  to the last value");
+	is_int((long long)h->nheaders, UA_MAX_HEADERS, "  without adding a name");
+	ua_hop_clear_headers(h);
+	is_int((long long)h->nheaders, 0, "headers cleared (an interim 1xx)");
+	ok(ua_hop_header(h, "x-h7") == NULL, "  and gone");
+	ua_trace_free(t);
+}
+
 static void test_trace_no_response(void)
 {
 	struct ua_trace *t = ua_trace_new("https://www.csp.test/x");
@@ -374,9 +402,11 @@ int main(void)
 	test_location();
 	test_origin();
 	test_args();
+	test_args_net();
 	test_trace_shape();
 	test_trace_verdicts();
 	test_trace_no_response();
+	test_header_cap();
 	curl_global_cleanup();
 	return done_testing();
 }

@@ -374,6 +374,12 @@ run_ua rawbin "http://127.0.0.1:$RAW/bin"
 is "$rc" 0 "header bytes that are not UTF-8: exit 0"
 is "$(j rawbin 't["hops"][0]["headers"]["x-bin"]')" "%FF%FE"$'\x01'"ok" "trace stays valid JSON (%XX for non-UTF-8)"
 
+{ printf 'HTTP/1.1 200 OK\r\n'; for i in $(seq 1 1001); do printf 'X-H%d: v\r\n' "$i"; done
+  printf 'Content-Length: 0\r\nConnection: close\r\n\r\n'; } >"$T/raw/many.resp"
+run_ua rawmany "http://127.0.0.1:$RAW/many"
+is "$rc" 1 "more than 1000 header fields: exit 1"
+like "$(j rawmany 't["error"]')" "more than 1000 response header fields" "more than 1000 header fields: error says so"
+
 printf 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhi' >"$T/raw/short.resp"
 run_ua rawshort "http://127.0.0.1:$RAW/short"
 is "$rc" 1 "body shorter than Content-Length: exit 1"
