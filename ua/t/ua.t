@@ -68,10 +68,11 @@ can_connect() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 mkdir -p "$T/www/v" "$T/tmp"
 head -c 100000 /dev/urandom >"$T/www/v/a.bin"
 echo "plain http body" >"$T/www/plain.bin"
-chmod -R a+rX "$T" # nginx workers may run as nobody
 SHA=$(sha256sum <"$T/www/v/a.bin" | cut -d' ' -f1)
 
 nginx_conf() {
+	# as root, workers would run as nobody, who may not reach $T under every TMPDIR
+	[ "$(id -u)" = 0 ] && echo "user root root;"
 	cat <<EOF
 worker_processes 1;
 error_log $T/nginx.log;
