@@ -1,0 +1,7 @@
+# scenarios/: cdni-scenario, the scenario runner, over libcdni_scenario
+# (scenario files, placeholders, process control, expectations, message
+# flow, reports).
+SCENARIO_SRCS := $(filter-out scenarios/main.c,$(wildcard scenarios/*.c))
+$(eval $(call LIBRARY,scenario,$(SCENARIO_SRCS)))
+$(eval $(call PROGRAM,cdni-scenario,scenarios/main.c,scenario common))
+$(foreach t,$(wildcard scenarios/t/*.c),$(eval $(call UNIT,scenarios,$(t),tap scenario common)))

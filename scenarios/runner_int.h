@@ -1,0 +1,65 @@
+/* cdni-scenario — what runner.c (nodes, the run) and steps.c (the step
+ * executors) share. Internal to scenarios/. */
+#ifndef CDNI_SCENARIO_RUNNER_INT_H
+#define CDNI_SCENARIO_RUNNER_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "scenarios/check.h"
+#include "scenarios/run.h"
+#include "scenarios/runner.h"
+#include "scenarios/subst.h"
+
+#define RUN_PATH 4096
+
+struct node_rt {
+	const struct sc_node *sc;
+	size_t index;
+	char program[RUN_PATH];
+	char config_path[RUN_PATH], log_path[RUN_PATH], access_path[RUN_PATH];
+	json_t *config; /* substituted */
+	pid_t pid;
+	bool running;   /* started and not yet reaped */
+	bool ready;
+	bool reported;  /* a failed check already names its end */
+	int status;     /* wait status once reaped */
+	struct listener ls[RUN_MAX_LISTENERS];
+	size_t nls;
+	long long step_offset; /* access-log size when the current step began */
+};
+
+struct run {
+	const struct runner_opts *o;
+	const struct scenario *s;
+	char dir[RUN_PATH];     /* absolute */
+	char shown[RUN_PATH];   /* as given, for messages */
+	char content[RUN_PATH];
+	struct node_rt *nodes;
+	size_t nnodes;          /* started (or tried) */
+	struct subst_env env;
+	struct checklist cl;
+	char scope[400];        /* cl.scope points here */
+	json_t *checks;         /* result "checks": the nodes' and the run's */
+	json_t *steps;          /* result "steps" */
+	bool setup_failed;
+};
+
+/* Executes one step (substituted, loaded) into its result object. */
+typedef void (*step_exec_fn)(struct run *r, const struct sc_step *st, size_t n, json_t *res);
+extern const step_exec_fn step_execs[SC_STEP_NKINDS];
+
+/* Placeholder lookup against the started nodes (struct run * as ctx). */
+int run_listener_lookup(void *ctx, const char *node, const char *lis, char *out, size_t outlen,
+			char *why, size_t whylen);
+/* Check that every started node still runs; a failed check for each that died. */
+void run_nodes_alive(struct run *r);
+/* "RUN/name" into out. */
+const char *run_path(const struct run *r, const char *name, char *out, size_t len);
+/* The current size of a file (0 when absent). */
+long long file_size(const char *path);
+
+#endif

@@ -1,0 +1,585 @@
+#include "scenarios/scenario.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/err.h"
+#include "scenarios/subst.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (err && errlen)
+		vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return CDNI_ECONFIG;
+}
+
+/* ---- tables ----------------------------------------------------------- */
+
+static const struct conf_item hop_table[] = {
+	CONF_INT("status", struct sc_hop_expect, status, -1, 999, -1, "response status"),
+	CONF_STR("host", struct sc_hop_expect, host, NULL, 0, "host of the hop's URL"),
+	CONF_STR("url", struct sc_hop_expect, url, NULL, 0, "the hop's URL"),
+	CONF_STR("location", struct sc_hop_expect, location, NULL, 0, "resolved redirect target"),
+	CONF_JSONV("headers", struct sc_hop_expect, headers, 0,
+		   "{name: value} response headers; null: must be absent"),
+	CONF_JSONV("tls", struct sc_hop_expect, tls, 0,
+		   "fields the hop's tls object must have; null: no TLS"),
+	CONF_END
+};
+
+static const char *const scope_names[] = { "run", "step", NULL };
+
+static const struct conf_item log_table[] = {
+	CONF_STR("node", struct sc_log_expect, node, NULL, CONF_REQUIRED, "node whose access log"),
+	CONF_JSONV("match", struct sc_log_expect, match, 0, "{field: value} every one equal"),
+	CONF_INT("count", struct sc_log_expect, count, -1, 1000000000, -1, "exact count"),
+	CONF_INT("min", struct sc_log_expect, min, -1, 1000000000, -1, "at least"),
+	CONF_INT("max", struct sc_log_expect, max, -1, 1000000000, -1, "at most"),
+	CONF_ENUM("scope", struct sc_log_expect, scope, scope_names, SC_SCOPE_RUN,
+		  "count over the whole run so far, or this step only"),
+	CONF_END
+};
+
+static const struct conf_item expect_table[] = {
+	CONF_INT("exit", struct sc_expect, exit, -1, 255, 0, "UA exit status; -1: any"),
+	CONF_INT("final_status", struct sc_expect, final_status, -1, 999, -1, "last status"),
+	CONF_LIST("hops", struct sc_expect, hops, hop_table, struct sc_hop_expect, 0,
+		  "every hop, in order"),
+	CONF_STR("body_equals", struct sc_expect, body_equals, NULL, 0,
+		 "file (under the run directory) the final body must equal"),
+	CONF_LIST("logs", struct sc_expect, logs, log_table, struct sc_log_expect, 0,
+		  "access-log entry counts"),
+	CONF_END
+};
+
+static const struct conf_item ua_table[] = {
+	CONF_STR("url", struct sc_ua, url, NULL, CONF_REQUIRED, "start URL"),
+	CONF_STRS("resolve", struct sc_ua, resolve, 0, "HOST:PORT:ADDR, as curl --resolve"),
+	CONF_STR("cacert", struct sc_ua, cacert, NULL, 0, "trust anchors; default {{pki}}/ca.pem"),
+	CONF_STRS("args", struct sc_ua, args, 0, "more cdni-ua options"),
+	CONF_INT("timeout_ms", struct sc_ua, timeout_ms, 1, 600000, 30000, "deadline for the UA"),
+	CONF_END
+};
+
+static const struct conf_item ua_step_table[] = {
+	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),
+	CONF_OBJ("ua", struct sc_step, ua, ua_table, CONF_REQUIRED, "run cdni-ua"),
+	CONF_OBJ("expect", struct sc_step, expect, expect_table, 0, "expectations"),
+	CONF_END
+};
+
+static const struct conf_item wait_step_table[] = {
+	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),
+	CONF_INT("wait_ms", struct sc_step, wait_ms, 0, 3600000, 0, "pause"),
+	CONF_END
+};
+
+const struct sc_step_kind_def sc_step_kinds[SC_STEP_NKINDS] = {
+	[SC_STEP_UA] = { "ua", ua_step_table },
+	[SC_STEP_WAIT] = { "wait_ms", wait_step_table },
+};
+
+static const struct conf_item node_table[] = {
+	CONF_STR("name", struct sc_node, name, NULL, CONF_REQUIRED, "node name"),
+	CONF_STR("program", struct sc_node, program, NULL, CONF_REQUIRED, "program to run"),
+	CONF_STR("label", struct sc_node, label, NULL, 0, "lifeline label"),
+	CONF_JSONV("config", struct sc_node, config, CONF_REQUIRED, "the program's JSON config"),
+	CONF_STRS("args", struct sc_node, args, 0, "more arguments after -c FILE"),
+	CONF_INT("ready_timeout_ms", struct sc_node, ready_timeout_ms, 100, 600000, 15000,
+		 "deadline for the readiness line"),
+	CONF_BOOL("check", struct sc_node, check, true, "run PROGRAM -n -c CONFIG first"),
+	CONF_END
+};
+
+static const struct conf_item top_table[] = {
+	CONF_STR("name", struct scenario, name, NULL, CONF_REQUIRED, "scenario name"),
+	CONF_STR("title", struct scenario, title, NULL, 0, "one-line title"),
+	CONF_STR("description", struct scenario, description, NULL, 0, "what it shows"),
+	CONF_JSONV("content", struct scenario, content_raw, 0, "{path: {size|text}}"),
+	CONF_LIST("nodes", struct scenario, nodes, node_table, struct sc_node, CONF_REQUIRED,
+		  "nodes, started in order"),
+	CONF_JSONV("steps", struct scenario, steps_raw, CONF_REQUIRED, "steps, run in order"),
+	CONF_END
+};
+
+struct content_entry {
+	long long size;
+	char *text;
+};
+
+static const struct conf_item content_table[] = {
+	CONF_INT("size", struct content_entry, size, 0, SC_CONTENT_MAX, -1,
+		 "pseudo-random bytes"),
+	CONF_STR("text", struct content_entry, text, NULL, 0, "literal text"),
+	CONF_END
+};
+
+/* ---- names and paths -------------------------------------------------- */
+
+static int name_ok(const char *s)
+{
+	if (!*s || *s == '.' || strlen(s) > 64)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+			return 0;
+	return 1;
+}
+
+static int node_name_ok(const char *s, char *why, size_t whylen)
+{
+	static const char *const reserved[] = { "pki", "run", "content", "bin", "ua", NULL };
+
+	if (!name_ok(s) || strchr(s, '.'))
+		return fail(why, whylen, "must be 1 to 64 of A-Z a-z 0-9 _ -, got \"%s\"", s);
+	for (int i = 0; reserved[i]; i++)
+		if (strcasecmp(s, reserved[i]) == 0)
+			return fail(why, whylen, "\"%s\" is reserved", s);
+	return 0;
+}
+
+static int bad_path(char *why, size_t whylen, const char *reason)
+{
+	snprintf(why, whylen, "%s", reason);
+	return CDNI_EINVAL;
+}
+
+int sc_content_path_check(const char *path, char *why, size_t whylen)
+{
+	const char *seg = path;
+
+	if (!*path || *path == '/')
+		return bad_path(why, whylen, "must be a relative path");
+	if (strlen(path) > 512)
+		return bad_path(why, whylen, "longer than 512 bytes");
+	for (const char *p = path; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
+			return bad_path(why, whylen, "holds a control byte or a backslash");
+	while (seg) {
+		const char *end = strchr(seg, '/');
+		size_t n = end ? (size_t)(end - seg) : strlen(seg);
+
+		if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && !strncmp(seg, "..", 2)))
+			return bad_path(why, whylen, "has an empty, \".\" or \"..\" segment");
+		seg = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* ---- content ---------------------------------------------------------- */
+
+static int load_content_entry(struct sc_content *c, const char *key, json_t *v, char *err,
+			      size_t errlen)
+{
+	struct content_entry e;
+	char path[600], why[200];
+
+	memset(&e, 0, sizeof e);
+	snprintf(path, sizeof path, "content.%s", key);
+	if (sc_content_path_check(key, why, sizeof why))
+		return fail(err, errlen, "%s: %s", path, why);
+	if (conf_load(content_table, &e, v, path, err, errlen))
+		return CDNI_ECONFIG;
+	if ((e.size >= 0) == (e.text != NULL)) {
+		conf_free(content_table, &e);
+		return fail(err, errlen, "%s: needs exactly one of \"size\" and \"text\"", path);
+	}
+	c->path = strdup(key);
+	c->size = e.size;
+	c->text = e.text;
+	return c->path ? 0 : fail(err, errlen, "%s: out of memory", path);
+}
+
+static int load_content(struct scenario *s, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	if (!s->content_raw)
+		return 0;
+	if (!json_is_object(s->content_raw))
+		return fail(err, errlen, "content: must be an object {path: {size|text}}");
+	s->content = calloc(json_object_size(s->content_raw) + 1, sizeof *s->content);
+	if (!s->content)
+		return fail(err, errlen, "content: out of memory");
+	json_object_foreach(s->content_raw, key, v) {
+		if (load_content_entry(&s->content[s->ncontent], key, v, err, errlen))
+			return CDNI_ECONFIG;
+		s->ncontent++;
+	}
+	return 0;
+}
+
+/* ---- steps ------------------------------------------------------------ */
+
+static int step_kind(json_t *obj, const char *path, char *err, size_t errlen)
+{
+	int kind = -1;
+
+	for (int k = 0; k < SC_STEP_NKINDS; k++) {
+		if (!json_object_get(obj, sc_step_kinds[k].key))
+			continue;
+		if (kind >= 0)
+			return fail(err, errlen, "%s: has both \"%s\" and \"%s\"; a step does one thing",
+				    path, sc_step_kinds[kind].key, sc_step_kinds[k].key);
+		kind = k;
+	}
+	if (kind < 0)
+		return fail(err, errlen, "%s: says nothing to do: needs \"ua\" or \"wait_ms\"", path);
+	return kind;
+}
+
+static int default_step_name(struct sc_step *st)
+{
+	char name[300];
+
+	if (st->name)
+		return 0;
+	if (st->kind == SC_STEP_UA)
+		snprintf(name, sizeof name, "fetch %s", st->ua.url);
+	else
+		snprintf(name, sizeof name, "wait %lld ms", st->wait_ms);
+	st->name = strdup(name);
+	return st->name ? 0 : CDNI_ENOMEM;
+}
+
+static int check_hop(const struct sc_hop_expect *h, const char *path, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+
+	if (h->headers && !json_is_object(h->headers))
+		return fail(err, errlen, "%s.headers: must be an object {name: value}", path);
+	json_object_foreach(h->headers, k, v)
+		if (!json_is_string(v) && !json_is_null(v))
+			return fail(err, errlen, "%s.headers.%s: must be a string, or null for absent",
+				    path, k);
+	if (h->tls && !json_is_object(h->tls) && !json_is_null(h->tls))
+		return fail(err, errlen, "%s.tls: must be an object, or null for plain HTTP", path);
+	return 0;
+}
+
+static int check_log(struct sc_log_expect *l, const char *path, char *err, size_t errlen)
+{
+	if (l->match && !json_is_object(l->match))
+		return fail(err, errlen, "%s.match: must be an object {field: value}", path);
+	if (l->count >= 0 && (l->min >= 0 || l->max >= 0))
+		return fail(err, errlen, "%s: \"count\" excludes \"min\" and \"max\"", path);
+	if (l->min >= 0 && l->max >= 0 && l->min > l->max)
+		return fail(err, errlen, "%s: min %lld is above max %lld", path, l->min, l->max);
+	if (l->count < 0 && l->min < 0 && l->max < 0)
+		l->min = 1;
+	return 0;
+}
+
+static int check_expect(struct sc_expect *e, const char *path, char *err, size_t errlen)
+{
+	char p[300];
+
+	for (size_t i = 0; i < e->hops.n; i++) {
+		snprintf(p, sizeof p, "%s.expect.hops[%zu]", path, i);
+		if (check_hop((struct sc_hop_expect *)e->hops.v + i, p, err, errlen))
+			return CDNI_ECONFIG;
+	}
+	for (size_t i = 0; i < e->logs.n; i++) {
+		snprintf(p, sizeof p, "%s.expect.logs[%zu]", path, i);
+		if (check_log((struct sc_log_expect *)e->logs.v + i, p, err, errlen))
+			return CDNI_ECONFIG;
+	}
+	return 0;
+}
+
+int sc_step_load(json_t *obj, struct sc_step *st, const char *path, char *err, size_t errlen)
+{
+	int kind;
+
+	if (!json_is_object(obj))
+		return fail(err, errlen, "%s: must be an object", path);
+	kind = step_kind(obj, path, err, errlen);
+	if (kind < 0)
+		return CDNI_ECONFIG;
+	if (conf_load(sc_step_kinds[kind].table, st, obj, path, err, errlen))
+		return CDNI_ECONFIG;
+	st->kind = kind;
+	st->raw = json_incref(obj);
+	if (default_step_name(st) || check_expect(&st->expect, path, err, errlen)) {
+		if (!*err)
+			fail(err, errlen, "%s: out of memory", path);
+		sc_step_free(st);
+		return CDNI_ECONFIG;
+	}
+	return 0;
+}
+
+void sc_step_free(struct sc_step *st)
+{
+	if (!st)
+		return;
+	conf_free(sc_step_kinds[st->kind].table, st);
+	free(st->name);
+	json_decref(st->raw);
+	memset(st, 0, sizeof *st);
+}
+
+static int load_steps(struct scenario *s, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *v;
+	char path[64];
+
+	if (!json_is_array(s->steps_raw) || json_array_size(s->steps_raw) == 0)
+		return fail(err, errlen, "steps: must be a non-empty array of steps");
+	s->steps = calloc(json_array_size(s->steps_raw), sizeof *s->steps);
+	if (!s->steps)
+		return fail(err, errlen, "steps: out of memory");
+	json_array_foreach(s->steps_raw, i, v) {
+		snprintf(path, sizeof path, "steps[%zu]", i);
+		err[0] = '\0';
+		if (sc_step_load(v, &s->steps[i], path, err, errlen))
+			return CDNI_ECONFIG;
+		s->nsteps = i + 1;
+	}
+	return 0;
+}
+
+/* ---- nodes and placeholders ------------------------------------------- */
+
+const struct sc_node *scenario_node(const struct scenario *s, const char *name, size_t *index)
+{
+	const struct sc_node *nodes = s->nodes.v;
+
+	for (size_t i = 0; i < s->nodes.n; i++)
+		if (strcmp(nodes[i].name, name) == 0) {
+			if (index)
+				*index = i;
+			return &nodes[i];
+		}
+	return NULL;
+}
+
+const char *scenario_node_label(const struct sc_node *n)
+{
+	static const char *const known[][2] = {
+		{ "cdni-ucdn", "uCDN" }, { "cdni-dcdn", "dCDN" }, { "cdni-origin", "origin" },
+		{ "cdni-keyserver", "key server" }, { "cdni-dns", "DNS" },
+	};
+	const char *base = strrchr(n->program, '/');
+
+	if (n->label)
+		return n->label;
+	base = base ? base + 1 : n->program;
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strcmp(base, known[i][0]) == 0)
+			return known[i][1];
+	return n->name;
+}
+
+static int load_nodes(struct scenario *s, char *err, size_t errlen)
+{
+	const struct sc_node *nodes = s->nodes.v;
+	char why[200];
+	size_t j;
+
+	if (s->nodes.n == 0)
+		return fail(err, errlen, "nodes: must hold at least one node");
+	for (size_t i = 0; i < s->nodes.n; i++) {
+		if (node_name_ok(nodes[i].name, why, sizeof why))
+			return fail(err, errlen, "nodes[%zu].name: %s", i, why);
+		if (scenario_node(s, nodes[i].name, &j) && j != i)
+			return fail(err, errlen, "nodes[%zu].name: \"%s\" is already nodes[%zu]", i,
+				    nodes[i].name, j);
+		if (!json_is_object(nodes[i].config))
+			return fail(err, errlen, "nodes[%zu].config: must be an object", i);
+		if (!*nodes[i].program)
+			return fail(err, errlen, "nodes[%zu].program: must not be empty", i);
+	}
+	return 0;
+}
+
+/* Static placeholder check: a node may name nodes before it; steps any. */
+struct static_ctx {
+	const struct scenario *s;
+	size_t limit;
+};
+
+static const char *listener_name(json_t *l)
+{
+	json_t *nm = json_object_get(l, "name");
+
+	if (json_is_string(nm))
+		return json_string_value(nm);
+	return json_is_true(json_object_get(l, "tls")) ? "https" : "http";
+}
+
+/* 1 when the node's config declares listener lis, or declares none we can
+ * read (the run will tell); 0 with the declared names in names otherwise. */
+static int listener_declared(const struct sc_node *n, const char *lis, char *names, size_t len)
+{
+	json_t *listen = json_object_get(n->config, "listen"), *l;
+	size_t count = json_is_array(listen) ? json_array_size(listen) : json_is_object(listen);
+	size_t used = 0;
+
+	names[0] = '\0';
+	if (count == 0)
+		return 1;
+	for (size_t i = 0; i < count; i++) {
+		l = json_is_array(listen) ? json_array_get(listen, i) : listen;
+		if (strcmp(listener_name(l), lis) == 0)
+			return 1;
+		if (used < len)
+			used += (size_t)snprintf(names + used, len - used, "%s%s", used ? ", " : "",
+						 listener_name(l));
+	}
+	return 0;
+}
+
+static int static_listener(void *ctx, const char *node, const char *lis, char *out,
+			   size_t outlen, char *why, size_t whylen)
+{
+	const struct static_ctx *c = ctx;
+	const struct sc_node *n;
+	char names[200];
+	size_t idx;
+
+	n = scenario_node(c->s, node, &idx);
+	if (!n)
+		return fail(why, whylen, "no node \"%s\"", node);
+	if (idx >= c->limit)
+		return fail(why, whylen, "node \"%s\" starts %s (nodes start in order)", node,
+			    idx == c->limit ? "with this config" : "later");
+	if (!listener_declared(n, lis, names, sizeof names))
+		return fail(why, whylen, "node \"%s\" has no listener \"%s\" (it has: %s)", node, lis,
+			    names);
+	snprintf(out, outlen, "127.0.0.1:1");
+	return 0;
+}
+
+static int check_placeholders(const struct scenario *s, char *err, size_t errlen)
+{
+	struct static_ctx c = { s, 0 };
+	struct subst_env env = { "PKI", "RUN", "CONTENT", "BIN", static_listener, &c };
+	const struct sc_node *nodes = s->nodes.v;
+	json_t *out = NULL;
+	char path[64];
+
+	for (size_t i = 0; i < s->nodes.n; i++) {
+		c.limit = i;
+		snprintf(path, sizeof path, "nodes[%zu].config", i);
+		if (subst_json(&env, nodes[i].config, path, &out, err, errlen))
+			return CDNI_ECONFIG;
+		json_decref(out);
+	}
+	c.limit = s->nodes.n;
+	if (subst_json(&env, s->steps_raw, "steps", &out, err, errlen))
+		return CDNI_ECONFIG;
+	json_decref(out);
+	return 0;
+}
+
+static int check_log_nodes(const struct scenario *s, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const struct sc_expect *e = &s->steps[i].expect;
+
+		for (size_t j = 0; j < e->logs.n; j++) {
+			const char *node = ((struct sc_log_expect *)e->logs.v)[j].node;
+
+			if (!scenario_node(s, node, NULL))
+				return fail(err, errlen, "steps[%zu].expect.logs[%zu].node: no node \"%s\"",
+					    i, j, node);
+		}
+	}
+	return 0;
+}
+
+/* ---- the whole file --------------------------------------------------- */
+
+static int validate(struct scenario *s, char *err, size_t errlen)
+{
+	if (!name_ok(s->name))
+		return fail(err, errlen, "name: must be 1 to 64 of A-Z a-z 0-9 _ - . "
+			    "(it names the run directory), got \"%s\"", s->name);
+	if (load_content(s, err, errlen) || load_nodes(s, err, errlen) ||
+	    load_steps(s, err, errlen) || check_log_nodes(s, err, errlen) ||
+	    check_placeholders(s, err, errlen))
+		return CDNI_ECONFIG;
+	return 0;
+}
+
+static int load_root(json_t *root, const char *name, struct scenario **out, char *err,
+		     size_t errlen)
+{
+	struct scenario *s = calloc(1, sizeof *s);
+	char inner[600] = "";
+
+	if (!s || !(s->file = strdup(name))) {
+		free(s);
+		return fail(err, errlen, "%s: out of memory", name);
+	}
+	if (conf_load(top_table, s, root, "", inner, sizeof inner) ||
+	    validate(s, inner, sizeof inner)) {
+		fail(err, errlen, "%s: %s", name, inner);
+		scenario_free(s);
+		return CDNI_ECONFIG;
+	}
+	*out = s;
+	return 0;
+}
+
+int scenario_load_string(const char *text, const char *name, struct scenario **out, char *err,
+			 size_t errlen)
+{
+	json_error_t je;
+	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	int rc;
+
+	if (!root)
+		return fail(err, errlen, "%s:%d:%d: %s", name, je.line, je.column, je.text);
+	rc = load_root(root, name, out, err, errlen);
+	json_decref(root);
+	return rc;
+}
+
+int scenario_load_file(const char *file, struct scenario **out, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+	int rc;
+
+	if (!root) {
+		if (je.line < 0)
+			return fail(err, errlen, "%s: %s", file, je.text);
+		return fail(err, errlen, "%s:%d:%d: %s", file, je.line, je.column, je.text);
+	}
+	rc = load_root(root, file, out, err, errlen);
+	json_decref(root);
+	return rc;
+}
+
+void scenario_free(struct scenario *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->ncontent; i++) {
+		free(s->content[i].path);
+		free(s->content[i].text);
+	}
+	free(s->content);
+	for (size_t i = 0; i < s->nsteps; i++)
+		sc_step_free(&s->steps[i]);
+	free(s->steps);
+	conf_free(top_table, s);
+	free(s->file);
+	free(s);
+}
