@@ -174,7 +174,7 @@ static void size_str(long long bytes, char *out, size_t len)
 		out[0] = '\0';
 	else if (bytes < 10240)
 		snprintf(out, len, "%lld B", bytes);
-	else if (bytes < 10LL << 20)
+	else if (bytes < 1LL << 20)
 		snprintf(out, len, "%.1f KiB", (double)bytes / 1024);
 	else
 		snprintf(out, len, "%.1f MiB", (double)bytes / (1 << 20));
