@@ -12,6 +12,7 @@ PACKAGES=(
   gnutls-bin
   nginx-light wrk
   procps iproute2 python3
+  jq libxml2-utils
 )
 
 missing=()
