@@ -154,6 +154,7 @@ int httpd_start(struct httpd *h, const struct listen_conf *lc, const struct http
 	if (lc->tls && load_pems(h, lc, err, errlen))
 		goto fail;
 	flags |= o->threads ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION;
+	flags |= o->flags;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (lc->tls)

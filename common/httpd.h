@@ -35,6 +35,7 @@ struct httpd_opts {
 	unsigned threads;          /* 0: a thread per connection; else an epoll pool */
 	unsigned connection_limit; /* 0: libmicrohttpd's default */
 	unsigned timeout_s;        /* idle connection timeout; 0: 30 s */
+	unsigned flags;            /* more MHD_FLAG bits (e.g. MHD_ALLOW_SUSPEND_RESUME) */
 	const struct MHD_OptionItem *extra; /* more options, MHD_OPTION_END-terminated */
 };
 

@@ -23,6 +23,8 @@ struct fetch {
 	int status;
 	int cb_err;
 	const char *why; /* our own reason for aborting */
+	const atomic_int *cancel;
+	int cancelled;
 	CURL *h_curl;
 };
 
@@ -157,6 +159,18 @@ static size_t on_body(char *data, size_t size, size_t n, void *cls)
 	return len;
 }
 
+static int on_progress(void *cls, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
+{
+	struct fetch *f = cls;
+
+	(void)dlt; (void)dln; (void)ult; (void)uln;
+	if (f->cancel && atomic_load(f->cancel)) {
+		f->cancelled = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static struct curl_slist *request_headers(const struct upstream_request *r)
 {
 	struct curl_slist *list = NULL, *next;
@@ -196,6 +210,11 @@ static void setup(CURL *h, const struct upstream_request *r, struct fetch *f,
 		curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
 	if (resolve)
 		curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
+	if (r->cancel) {
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, f);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
 }
 
 static int map_result(CURLcode rc, struct fetch *f, const char *curl_err, char *err, size_t errlen)
@@ -204,6 +223,10 @@ static int map_result(CURLcode rc, struct fetch *f, const char *curl_err, char *
 		return 0;
 	if (f->cb_err)
 		return f->cb_err;
+	if (f->cancelled) {
+		snprintf(err, errlen, "cancelled");
+		return CDNI_ECLOSED;
+	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
 		snprintf(err, errlen, "deadline passed: %s", *curl_err ? curl_err : curl_easy_strerror(rc));
 		return CDNI_ETIMEDOUT;
@@ -228,6 +251,7 @@ int upstream_fetch(const struct upstream_request *r, const struct upstream_callb
 	}
 	f->cb = cb;
 	f->h_curl = h;
+	f->cancel = r->cancel;
 	setup(h, r, f, hdrs, resolve, curl_err);
 	ret = map_result(curl_easy_perform(h), f, curl_err, err, errlen);
 	if (ret == 0)

@@ -12,6 +12,7 @@
 #ifndef CDNI_UPSTREAM_H
 #define CDNI_UPSTREAM_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "common/buf.h"
@@ -31,6 +32,10 @@ struct upstream_request {
 	const char *resolve;        /* optional "host:port:addr" (like curl --resolve) */
 	long connect_timeout_ms;    /* 0: 2000 */
 	long timeout_ms;            /* whole transfer; 0: 10000 */
+	/* Optional: when *cancel becomes non-zero the fetch is abandoned and
+	 * returns CDNI_ECLOSED (checked whenever data moves and at least about
+	 * once a second while waiting), e.g. for a daemon shutting down. */
+	const atomic_int *cancel;
 };
 
 struct upstream_callbacks {
@@ -47,7 +52,8 @@ void upstream_global_cleanup(void);
 
 /* Returns 0 when the whole response arrived; CDNI_ETIMEDOUT when a deadline
  * passed; CDNI_EUPSTREAM when the upstream could not be reached or answered
- * badly (err says why); or the negative code a callback returned. */
+ * badly (err says why); CDNI_ECLOSED when cancelled; or the negative code a
+ * callback returned. */
 int upstream_fetch(const struct upstream_request *r, const struct upstream_callbacks *cb,
 		   char *err, size_t errlen);
 

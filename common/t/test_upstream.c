@@ -154,6 +154,14 @@ int main(void)
 	rc = fetch(url, "GET", NULL, 300, &g, err, sizeof err);
 	is_int(rc, CDNI_ETIMEDOUT, "a silent upstream hits the deadline");
 	ok(now_us() - t0 < 2000000, "and the deadline is kept (%lld ms)", (now_us() - t0) / 1000);
+	{
+		atomic_int cancel = 1;
+		struct upstream_request r = { .url = url, .timeout_ms = 10000, .cancel = &cancel };
+		t0 = now_us();
+		rc = upstream_fetch(&r, NULL, err, sizeof err);
+		is_int(rc, CDNI_ECLOSED, "a cancelled fetch returns ECLOSED");
+		ok(now_us() - t0 < 3000000, "well before its deadline (%lld ms)", (now_us() - t0) / 1000);
+	}
 	close(sfd);
 
 	rc = fetch("file:///etc/passwd", "GET", NULL, 300, &g, err, sizeof err);

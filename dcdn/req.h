@@ -1,0 +1,88 @@
+/* cdni-dcdn — the socket-free part of the request pipeline:
+ *
+ *   parse   method, request target and Host checked; cache key built
+ *   policy  hooks run in order; each may refuse the request or rewrite the
+ *           cache key and the target fetched upstream (URI signing strips
+ *           its token from the key; a redirecting CDN answers 3xx)
+ *   lookup  (cache.h)
+ *   fill    (fill.h)
+ *   respond req_plan: status, byte range and validators of the answer from
+ *           what the object says and what the request asks (HEAD, Range,
+ *           If-None-Match, If-Modified-Since, If-Range)
+ *
+ * edge.c drives these with libmicrohttpd. */
+#ifndef CDNI_DCDN_REQ_H
+#define CDNI_DCDN_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dcdn/cache.h"
+
+#define REQ_TARGET_MAX 4096
+#define REQ_HOST_MAX 256
+#define REQ_KEY_MAX (REQ_HOST_MAX + REQ_TARGET_MAX)
+
+struct req_info {
+	const char *method;
+	bool head;
+	char host[REQ_HOST_MAX];           /* lowercased Host, "" when none was sent */
+	char target[REQ_TARGET_MAX];       /* path?query as received */
+	char key[REQ_KEY_MAX];             /* cache key: host (no port) + target */
+	char fetch_target[REQ_TARGET_MAX]; /* what is asked of the upstream */
+};
+
+/* A policy's answer when it refuses a request. */
+struct req_verdict {
+	int status;           /* 4xx/3xx to answer */
+	const char *reason;   /* short text for the body and the access log */
+	const char *location; /* for 3xx, or NULL */
+};
+
+/* A policy hook: 0 to go on (it may rewrite ri->key and ri->fetch_target),
+ * or 1 with v filled to answer at once. */
+typedef int (*req_hook_fn)(void *cls, struct req_info *ri, struct req_verdict *v);
+
+struct req_hook {
+	const char *name;
+	req_hook_fn fn;
+	void *cls;
+};
+
+/* Check and copy the request line and Host into ri. The key is the Host
+ * without its port, then the target: the same for GET and HEAD, for http and
+ * https, and for every listener. An absolute-form target's authority stands
+ * for Host. Returns 0, or the status to answer (400 bad target or Host, 405
+ * method, 414 target too long) with *reason set. */
+int req_parse(struct req_info *ri, const char *method, const char *target, const char *host,
+	      const char **reason);
+
+/* Run the hooks in order; 0 when all let the request through, else 1 with v
+ * set by the hook that stopped it. */
+int req_policy(const struct req_hook *hooks, size_t n, struct req_info *ri, struct req_verdict *v);
+
+struct req_cond {
+	const char *range;
+	const char *if_range;
+	const char *if_none_match;
+	const char *if_modified_since;
+};
+
+struct req_plan {
+	int status;            /* to send */
+	bool body;             /* a body follows (not HEAD, 304, 416) */
+	uint64_t first;        /* first body byte */
+	uint64_t len;          /* bytes to send, or CACHE_SIZE_UNKNOWN (to the end) */
+	char content_range[80];/* for 206 and 416, else "" */
+};
+
+/* What to answer from an object with meta m. */
+void req_plan(const struct cache_meta *m, const struct req_cond *rc, bool head,
+	      struct req_plan *p);
+
+/* The status for a fill that failed before the headers came: 504 on a
+ * deadline, 503 while shutting down, else 502. */
+int req_error_status(int err);
+
+#endif
