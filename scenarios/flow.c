@@ -168,7 +168,7 @@ static const char *node_id(struct flow *f, int node, const char *url, char *buf,
 	return buf;
 }
 
-static void size_str(long long bytes, char *out, size_t len)
+void flow_size_str(long long bytes, char *out, size_t len)
 {
 	if (bytes < 0)
 		out[0] = '\0';
@@ -213,7 +213,7 @@ static void response_note(json_t *e, const char *cache, char *out, size_t len)
 {
 	char size[32];
 
-	size_str(e ? json_integer_value(json_object_get(e, "bytes")) : -1, size, sizeof size);
+	flow_size_str(e ? json_integer_value(json_object_get(e, "bytes")) : -1, size, sizeof size);
 	if (!json_object_get(e, "bytes"))
 		size[0] = '\0';
 	snprintf(out, len, "%s%s%s", size, *size && cache ? " · " : "", cache ? cache : "");
@@ -343,7 +343,7 @@ static void hop_response(struct flow *f, json_t *hop, const char *id, const char
 		snprintf(label, sizeof label, "%lld %s", status, http_reason((int)status));
 	else
 		snprintf(label, sizeof label, "no response");
-	size_str(json_is_object(body) ? json_integer_value(json_object_get(body, "size")) : -1,
+	flow_size_str(json_is_object(body) ? json_integer_value(json_object_get(body, "size")) : -1,
 		 size, sizeof size);
 	if (str(hop, "location"))
 		snprintf(note, sizeof note, "→ %s", str(hop, "location"));

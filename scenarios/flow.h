@@ -35,6 +35,9 @@ struct flow_node {
 	json_t *config;    /* its substituted config (which addresses it names) */
 };
 
+/* "512 B", "97.7 KiB", "1.0 MiB"; "" for a negative size. */
+void flow_size_str(long long bytes, char *out, size_t len);
+
 /* Split an http(s) URL. 0, or CDNI_EPARSE. */
 struct url_parts {
 	char scheme[8];

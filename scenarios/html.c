@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "scenarios/report.h"
+#include "scenarios/report_int.h"
 
 static const char css[] =
 	":root{--ok:#15803d;--bad:#dc2626;--ink:#0f172a;--mute:#64748b;--line:#e2e8f0}"
@@ -38,8 +39,11 @@ static const char css[] =
 	"font-variant-numeric:tabular-nums}"
 	"code{font:12.5px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f8fafc;"
 	"padding:1px 5px;border-radius:4px;word-break:break-all}"
-	"ul.checks{list-style:none;padding:0;margin:0}"
-	"ul.checks li{padding:5px 10px;border-radius:8px;margin:3px 0}"
+	"ul.checks{list-style:none;padding:0;margin:0;display:grid;gap:4px 10px;"
+	"grid-template-columns:repeat(auto-fill,minmax(330px,1fr))}"
+	"ul.checks li{padding:5px 10px;border-radius:8px}"
+	"ul.checks li.bad{grid-column:1/-1}"
+	".scope{color:var(--mute);margin-right:6px}"
 	"ul.checks li.ok{background:#f0fdf4}ul.checks li.bad{background:#fef2f2}"
 	"ul.checks li .mark{font-weight:800;margin-right:8px}"
 	"li.ok .mark{color:var(--ok)}li.bad .mark{color:var(--bad)}"
@@ -48,21 +52,6 @@ static const char css[] =
 	".files{color:var(--mute);font-size:13px;margin-top:14px}"
 	".files a{color:#2563eb;margin-right:12px}"
 	"footer{color:var(--mute);font-size:13px;text-align:center;margin-top:30px}";
-
-static const char *str(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static long long num(json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
-
-static int is_ok(json_t *o)
-{
-	return json_is_true(json_object_get(o, "ok"));
-}
 
 static void esc(struct buf *b, const char *s)
 {
@@ -80,7 +69,7 @@ static void link(struct buf *b, const char *label, const char *href)
 	buf_puts(b, "</a>");
 }
 
-static void html_checks(struct buf *b, json_t *checks)
+static void html_checks(struct buf *b, json_t *checks, int scoped)
 {
 	json_t *c;
 	size_t i;
@@ -91,6 +80,11 @@ static void html_checks(struct buf *b, json_t *checks)
 	json_array_foreach(checks, i, c) {
 		buf_printf(b, "<li class=\"%s\"><span class=\"mark\">%s</span><b>", is_ok(c) ? "ok" : "bad",
 			   is_ok(c) ? "✓" : "✗");
+		if (scoped && str(c, "scope")) {
+			buf_puts(b, "<span class=\"scope\">");
+			esc(b, str(c, "scope"));
+			buf_puts(b, "</span>");
+		}
 		esc(b, str(c, "what"));
 		buf_puts(b, "</b> ");
 		if (is_ok(c)) {
@@ -165,14 +159,34 @@ static void html_nodes(struct buf *b, json_t *r)
 		buf_puts(b, "</td></tr>");
 	}
 	buf_puts(b, "</table><h3>Checks</h3>");
-	html_checks(b, json_object_get(r, "checks"));
+	html_checks(b, json_object_get(r, "checks"), 1);
 	buf_puts(b, "</section>");
+}
+
+/* A failing run starts with what failed, wherever it was. */
+static void html_failures(struct buf *b, json_t *r)
+{
+	json_t *fails = json_array(), *c, *step;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(r, "checks"), i, c)
+		if (!is_ok(c))
+			json_array_append(fails, c);
+	json_array_foreach(json_object_get(r, "steps"), j, step)
+		json_array_foreach(json_object_get(step, "checks"), i, c)
+			if (!is_ok(c))
+				json_array_append(fails, c);
+	if (json_array_size(fails)) {
+		buf_puts(b, "<section class=\"card\"><h2>What failed</h2>");
+		html_checks(b, fails, 1);
+		buf_puts(b, "</section>");
+	}
+	json_decref(fails);
 }
 
 static void td_ms(struct buf *b, json_t *hop, const char *key)
 {
-	buf_printf(b, "<td class=\"num\">%.1f</td>",
-		   json_number_value(json_object_get(json_object_get(hop, "timing_ms"), key)));
+	buf_printf(b, "<td class=\"num\">%.1f</td>", hop_ms(hop, key));
 }
 
 static void html_timing(struct buf *b, json_t *step)
@@ -189,7 +203,7 @@ static void html_timing(struct buf *b, json_t *step)
 		    "<th>total ms</th><th>bytes</th><th>cache</th><th>TLS</th></tr>");
 	json_array_foreach(hops, i, h) {
 		buf_printf(b, "<tr><td>%lld</td><td>", num(h, "n"));
-		esc(b, str(h, "node"));
+		esc(b, report_lifeline_label(step, str(h, "node")));
 		buf_puts(b, "</td><td><code>");
 		esc(b, str(h, "method"));
 		buf_puts(b, " ");
@@ -256,10 +270,10 @@ static void html_step(struct buf *b, json_t *step)
 	html_unattributed(b, step);
 	if (json_array_size(json_object_get(step, "checks")))
 		buf_puts(b, "<h3>Checks</h3>");
-	html_checks(b, json_object_get(step, "checks"));
+	html_checks(b, json_object_get(step, "checks"), 0);
 	if (json_array_size(json_object_get(step, "ua_checks"))) {
 		buf_puts(b, "<h3>The UA's own checks</h3>");
-		html_checks(b, json_object_get(step, "ua_checks"));
+		html_checks(b, json_object_get(step, "ua_checks"), 0);
 	}
 	buf_puts(b, "<p class=\"files\">");
 	link(b, "trace", str(step, "trace"));
@@ -280,6 +294,7 @@ void report_html(struct buf *b, json_t *r)
 	buf_printf(b, ": %s</title><style>%s</style></head><body><main>",
 		   is_ok(r) ? "PASS" : "FAIL", css);
 	html_hero(b, r);
+	html_failures(b, r);
 	html_nodes(b, r);
 	json_array_foreach(json_object_get(r, "steps"), i, step)
 		html_step(b, step);

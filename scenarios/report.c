@@ -4,19 +4,11 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "scenarios/flow.h"
 #include "scenarios/fsutil.h"
+#include "scenarios/report_int.h"
 
-static const char *str(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static long long num(json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
-
-static const char *lifeline_label(json_t *step, const char *id)
+const char *report_lifeline_label(json_t *step, const char *id)
 {
 	json_t *l;
 	size_t i;
@@ -37,8 +29,8 @@ static void summary_upstream(struct buf *b, json_t *step)
 	json_array_foreach(msgs, i, m) {
 		if (strcmp(str(m, "kind"), "response") || !json_is_true(json_object_get(m, "upstream")))
 			continue;
-		buf_printf(b, "; %s → %s %s", lifeline_label(step, str(m, "to")),
-			   lifeline_label(step, str(m, "from")), str(m, "label"));
+		buf_printf(b, "; %s → %s %s", report_lifeline_label(step, str(m, "to")),
+			   report_lifeline_label(step, str(m, "from")), str(m, "label"));
 	}
 }
 
@@ -46,6 +38,7 @@ static void summary_step(struct buf *b, json_t *step)
 {
 	json_t *hops = json_object_get(json_object_get(step, "flow"), "hops"), *h;
 	double ms = 0;
+	char size[32];
 	size_t i;
 
 	buf_printf(b, "  %lld. %s [%s]: ", num(step, "n"), str(step, "name"),
@@ -56,13 +49,15 @@ static void summary_step(struct buf *b, json_t *step)
 	}
 	buf_puts(b, "UA");
 	json_array_foreach(hops, i, h) {
-		buf_printf(b, " → %s %lld", lifeline_label(step, str(h, "node")), num(h, "status"));
+		buf_printf(b, " → %s %lld", report_lifeline_label(step, str(h, "node")), num(h, "status"));
 		if (str(h, "cache"))
 			buf_printf(b, " %s", str(h, "cache"));
-		ms += json_number_value(json_object_get(json_object_get(h, "timing_ms"), "total"));
+		ms += hop_ms(h, "total");
 	}
-	if (i > 0)
-		buf_printf(b, " (%lld bytes in %.1f ms)", num(json_array_get(hops, i - 1), "bytes"), ms);
+	if (i > 0) {
+		flow_size_str(num(json_array_get(hops, i - 1), "bytes"), size, sizeof size);
+		buf_printf(b, " (%s in %.1f ms)", size, ms);
+	}
 	summary_upstream(b, step);
 	buf_putc(b, '\n');
 }
@@ -163,8 +158,7 @@ static void md_checks(struct buf *b, json_t *checks)
 
 static void md_ms(struct buf *b, json_t *hop, const char *key)
 {
-	buf_printf(b, " %.1f |",
-		   json_number_value(json_object_get(json_object_get(hop, "timing_ms"), key)));
+	buf_printf(b, " %.1f |", hop_ms(hop, key));
 }
 
 static void md_timing(struct buf *b, json_t *step)
@@ -178,7 +172,7 @@ static void md_timing(struct buf *b, json_t *step)
 		    "first byte ms | total ms | bytes | cache | TLS |\n"
 		    "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|\n");
 	json_array_foreach(hops, i, h) {
-		buf_printf(b, "| %lld | %s | ", num(h, "n"), lifeline_label(step, str(h, "node")));
+		buf_printf(b, "| %lld | %s | ", num(h, "n"), report_lifeline_label(step, str(h, "node")));
 		md_text(b, str(h, "method"), 0);
 		buf_putc(b, ' ');
 		md_text(b, str(h, "url"), 0);

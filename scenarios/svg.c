@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "scenarios/report.h"
+#include "scenarios/report_int.h"
 
 #define SEQ_MARGIN 24
 #define SEQ_COL 220
@@ -54,11 +55,6 @@ static void xml_clip(struct buf *b, const char *s, size_t max)
 	snprintf(tmp, sizeof tmp, "%.*s", (int)(i < sizeof tmp - 1 ? i : sizeof tmp - 1), s);
 	xml_escape(b, tmp);
 	buf_puts(b, "…");
-}
-
-static const char *str(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
 }
 
 /* ---- colours ---------------------------------------------------------- */
@@ -213,7 +209,7 @@ static void seq_message(struct buf *b, const struct seq *s, json_t *m, size_t k)
 	xml_clip(b, str(m, "label"), span < 12 ? 12 : span);
 	buf_printf(b, "</text><text x=\"%zu\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\" "
 		   "fill=\"#64748b\">", mid, y + 15);
-	xml_clip(b, str(m, "note"), span + 6);
+	xml_clip(b, str(m, "note"), span + span / 2);
 	if (ms > 0)
 		buf_printf(b, "%s%.1f ms", str(m, "note") && *str(m, "note") ? " · " : "", ms);
 	buf_puts(b, "</text>");
@@ -264,7 +260,7 @@ static const struct {
 
 static double timing(json_t *hop, const char *key)
 {
-	double v = json_number_value(json_object_get(json_object_get(hop, "timing_ms"), key));
+	double v = hop_ms(hop, key);
 
 	return v > 0 ? v : 0;
 }
@@ -304,7 +300,7 @@ static void wf_legend(struct buf *b, int y)
 	}
 }
 
-static void wf_row(struct buf *b, json_t *hop, int row, double start, double scale)
+static void wf_row(struct buf *b, json_t *step, json_t *hop, int row, double start, double scale)
 {
 	int y = WF_TOP + row * WF_ROW;
 	double d[NPHASES], x = WF_LABEL + start * scale;
@@ -312,7 +308,7 @@ static void wf_row(struct buf *b, json_t *hop, int row, double start, double sca
 
 	hop_phases(hop, d);
 	snprintf(label, sizeof label, "%lld · %s · %lld", (long long)json_integer_value(json_object_get(hop, "n")),
-		 str(hop, "node") ? str(hop, "node") : "?",
+		 report_lifeline_label(step, str(hop, "node")),
 		 (long long)json_integer_value(json_object_get(hop, "status")));
 	buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"#0f172a\">", 4, y + 14);
 	xml_clip(b, label, 30);
@@ -350,7 +346,7 @@ void report_svg_waterfall(struct buf *b, json_t *step)
 	buf_puts(b, "<title>timing of each hop</title>");
 	wf_axis(b, total, height);
 	json_array_foreach(hops, i, hop) {
-		wf_row(b, hop, (int)i, start, scale);
+		wf_row(b, step, hop, (int)i, start, scale);
 		start += timing(hop, "total");
 	}
 	wf_legend(b, height - 20);

@@ -227,7 +227,7 @@ static void reports(void)
 	buf_reset(&b);
 	report_summary(&b, r);
 	ok(strstr(b.data, "t-report: FAIL, 3 passed, 1 failed, in 1.2 s\n") &&
-	   strstr(b.data, "1. first; fetch #1 [FAIL]: UA → uCDN 302 → dCDN 200 MISS (1048576 bytes in 16.5 ms); dCDN → origin 200 OK\n") &&
+	   strstr(b.data, "1. first; fetch #1 [FAIL]: UA → uCDN 302 → dCDN 200 MISS (1.0 MiB in 16.5 ms); dCDN → origin 200 OK\n") &&
 	   strstr(b.data, "2. pause [pass]: waited 5 ms\n"), "a summary for people");
 	if (!strstr(b.data, "UA → uCDN"))
 		diag("%s", b.data);
