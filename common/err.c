@@ -18,6 +18,8 @@ static const char *const msgs[] = {
 	[14] = "not supported",
 	[15] = "busy",
 	[16] = "connection closed by peer",
+	[17] = "protocol version not supported",
+	[18] = "unexpected message",
 };
 
 const char *cdni_strerror(int code)

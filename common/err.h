@@ -24,7 +24,9 @@ enum cdni_err {
 	CDNI_EUNSUPP = -14,  /* not supported */
 	CDNI_EBUSY = -15,    /* resource busy, try later */
 	CDNI_ECLOSED = -16,  /* peer closed the connection */
-	CDNI_ERR_MIN_ = -17
+	CDNI_EVERSION = -17, /* protocol version not supported */
+	CDNI_EPROTO = -18,   /* message not valid here (e.g. a response sent as a request) */
+	CDNI_ERR_MIN_ = -19
 };
 
 const char *cdni_strerror(int code);
