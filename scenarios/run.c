@@ -56,7 +56,7 @@ void run_pause_ms(long long ms)
 		interrupted = sig;
 }
 
-static void child_exec(const char *const argv[], int fo, int fe, int fi)
+static void child_exec(const char *const argv[], int fo, int fe, int fi, pid_t parent)
 {
 	sigset_t none;
 	size_t n = 0;
@@ -67,6 +67,8 @@ static void child_exec(const char *const argv[], int fo, int fe, int fi)
 	signal(SIGPIPE, SIG_DFL);
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent) /* the runner died before prctl */
+		_exit(126);
 	if (dup2(fi, 0) < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
 		_exit(126);
 	while (argv[n])
@@ -86,7 +88,7 @@ int proc_spawn(const char *const argv[], const char *out_path, const char *err_p
 {
 	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
 	int fo = open(out_path, flags, 0644), fe, fi = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	pid_t p = -1;
+	pid_t p = -1, self = getpid();
 
 	fe = strcmp(out_path, err_path) == 0 ? dup(fo) : open(err_path, flags, 0644);
 	if (fo < 0 || fe < 0 || fi < 0) {
@@ -95,7 +97,7 @@ int proc_spawn(const char *const argv[], const char *out_path, const char *err_p
 	}
 	p = fork();
 	if (p == 0)
-		child_exec(argv, fo, fe, fi);
+		child_exec(argv, fo, fe, fi, self);
 	if (p < 0)
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 out:

@@ -325,10 +325,10 @@ static void step_run(struct run *r, size_t i)
 	json_array_append_new(r->steps, res);
 	snprintf(path, sizeof path, "steps[%zu]", i);
 	memset(&rt, 0, sizeof rt);
-	if (r->setup_failed)
-		step_not_run(r, res, "not run: a node did not start");
-	else if (run_interrupted())
+	if (run_interrupted())
 		step_not_run(r, res, "not run: the run was interrupted");
+	else if (r->setup_failed)
+		step_not_run(r, res, "not run: a node did not start");
 	else if (subst_json(&r->env, st->raw, path, &sub, err, sizeof err) ||
 		 sc_step_load(sub, &rt, path, err, sizeof err))
 		step_not_run(r, res, err);

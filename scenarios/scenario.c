@@ -214,9 +214,9 @@ static int load_content(struct scenario *s, char *err, size_t errlen)
 	if (!s->content)
 		return fail(err, errlen, "content: out of memory");
 	json_object_foreach(s->content_raw, key, v) {
-		if (load_content_entry(&s->content[s->ncontent], key, v, err, errlen))
+		s->ncontent++; /* counted first: scenario_free frees a partial entry */
+		if (load_content_entry(&s->content[s->ncontent - 1], key, v, err, errlen))
 			return CDNI_ECONFIG;
-		s->ncontent++;
 	}
 	return 0;
 }

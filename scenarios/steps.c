@@ -196,14 +196,9 @@ static json_t *ua_checks(json_t *trace)
 	return out;
 }
 
-static void ua_record(struct run *r, const struct sc_step *st, struct ua_files *f,
-		      json_t *trace, json_t *res)
+static void ua_record(const struct sc_step *st, struct ua_files *f, json_t *trace,
+		      struct step_logs *l, json_t *res)
 {
-	struct step_logs *l = calloc(1, sizeof *l);
-
-	if (!l)
-		return;
-	logs_load(r, l);
 	json_object_set_new(res, "flow", flow_build(trace, l->fn, l->n));
 	json_object_set_new(res, "ua_checks", ua_checks(trace));
 	if (trace)
@@ -212,8 +207,6 @@ static void ua_record(struct run *r, const struct sc_step *st, struct ua_files *
 		json_object_set_new(res, "body", json_string(f->body_name));
 	json_object_set_new(res, "log", json_string(f->log_name));
 	json_object_set_new(res, "url", json_string(st->ua.url));
-	logs_free(l);
-	free(l);
 }
 
 static void exec_ua(struct run *r, const struct sc_step *st, size_t n, json_t *res)
@@ -239,11 +232,11 @@ static void exec_ua(struct run *r, const struct sc_step *st, size_t n, json_t *r
 	logs_settle(r, l, trace);
 	expect_eval(&st->expect,
 		    &(struct ua_outcome){ exit_code, desc, log_tail(f.log, 8, "", tail, sizeof tail),
-					 trace, f.body, r->dir, l->views, l->n },
+					  trace, f.body, r->dir, l->views, l->n },
 		    &r->cl);
+	ua_record(st, &f, trace, l, res);
 	logs_free(l);
 	free(l);
-	ua_record(r, st, &f, trace, res);
 	json_decref(trace);
 }
 
