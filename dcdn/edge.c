@@ -375,16 +375,28 @@ static enum MHD_Result lookup(struct conn *cx)
 	return await_headers(cx);
 }
 
-static enum MHD_Result begin(struct conn *cx, const char *method)
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
 {
-	const char *host = MHD_lookup_connection_value(cx->mc, MHD_HEADER_KIND, "Host");
+	(void)kind; (void)value;
+	if (strcasecmp(key, "Host") == 0)
+		(*(unsigned *)cls)++;
+	return MHD_YES;
+}
+
+static enum MHD_Result begin(struct conn *cx, const char *method, const char *version)
+{
+	struct req_in in = { .method = method, .version = version, .target = cx->raw,
+			     .host = MHD_lookup_connection_value(cx->mc, MHD_HEADER_KIND, "Host") };
 	const char *reason = NULL;
 	struct req_verdict v;
 	struct MHD_Response *r;
 	int st;
 
 	cx->cache = "MISS";
-	st = cx->too_long ? 414 : req_parse(&cx->ri, method, cx->raw, host, &reason);
+	cx->ri.method = method;
+	MHD_get_connection_values(cx->mc, MHD_HEADER_KIND, count_host, &in.hosts);
+	st = cx->too_long ? 414 : req_parse(&cx->ri, &in, &reason);
 	if (st)
 		return respond_text(cx, st, reason ? reason : "request target too long");
 	if (!req_policy(cx->e->hooks, cx->e->nhooks, &cx->ri, &v))
@@ -407,7 +419,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 {
 	struct conn *cx = *req_cls;
 
-	(void)cls; (void)url; (void)version; (void)upload;
+	(void)cls; (void)url; (void)upload;
 	if (!cx)
 		return httpd_respond_text(mc, 500, "no request state");
 	if (*upload_size) { /* a body is never wanted: discard it */
@@ -419,9 +431,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 		cx->phase = PH_START;
 		if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
 			return MHD_YES;
-		return begin(cx, method);
+		return begin(cx, method, version);
 	case PH_START:
-		return begin(cx, method);
+		return begin(cx, method, version);
 	case PH_WAIT:
 		return await_headers(cx);
 	default:

@@ -68,17 +68,21 @@ static const char *absolute_form(const char *target, const char **host, char *hb
 	return target + alen;
 }
 
-int req_parse(struct req_info *ri, const char *method, const char *target, const char *host,
-	      const char **reason)
+int req_parse(struct req_info *ri, const struct req_in *in, const char **reason)
 {
+	const char *target = in->target, *host = in->host;
 	char abs_host[REQ_HOST_MAX];
 	size_t tlen;
 
-	ri->method = method;
-	ri->head = strcmp(method, "HEAD") == 0;
-	if (!ri->head && strcmp(method, "GET") != 0) {
+	ri->method = in->method;
+	ri->head = strcmp(in->method, "HEAD") == 0;
+	if (!ri->head && strcmp(in->method, "GET") != 0) {
 		*reason = "only GET and HEAD";
 		return 405;
+	}
+	if (in->hosts > 1 || (in->hosts == 0 && in->version && strcmp(in->version, "HTTP/1.0") != 0)) {
+		*reason = in->hosts ? "more than one Host" : "HTTP/1.1 request without Host";
+		return 400;
 	}
 	target = absolute_form(target, &host, abs_host, sizeof abs_host);
 	if (target && target[0] == '?') { /* "http://h?q": the path is "/" */

@@ -50,13 +50,22 @@ struct req_hook {
 	void *cls;
 };
 
-/* Check and copy the request line and Host into ri. The key is the Host
- * without its port, then the target: the same for GET and HEAD, for http and
- * https, and for every listener. An absolute-form target's authority stands
- * for Host. Returns 0, or the status to answer (400 bad target or Host, 405
- * method, 414 target too long) with *reason set. */
-int req_parse(struct req_info *ri, const char *method, const char *target, const char *host,
-	      const char **reason);
+/* What arrived: the request line and the Host header(s). */
+struct req_in {
+	const char *method;
+	const char *version; /* "HTTP/1.1", "HTTP/1.0" */
+	const char *target;  /* as sent */
+	const char *host;    /* the (first) Host header, or NULL */
+	unsigned hosts;      /* how many Host headers came */
+};
+
+/* Check and copy the request into ri. The key is the Host without its port,
+ * then the target: the same for GET and HEAD, for http and https, and for
+ * every listener. An absolute-form target's authority stands for Host.
+ * Returns 0, or the status to answer (400 bad target or Host, or an HTTP/1.1
+ * request without exactly one Host; 405 method; 414 target too long) with
+ * *reason set. */
+int req_parse(struct req_info *ri, const struct req_in *in, const char **reason);
 
 /* Run the hooks in order; 0 when all let the request through, else 1 with v
  * set by the hook that stopped it. */

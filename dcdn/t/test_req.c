@@ -12,12 +12,19 @@
 
 static struct req_info ri;
 
-static int parse(const char *method, const char *target, const char *host)
+static int parse_v(const char *method, const char *version, const char *target, const char *host,
+		   unsigned hosts)
 {
+	struct req_in in = { method, version, target, host, hosts };
 	const char *reason = NULL;
 
 	memset(&ri, 0, sizeof ri);
-	return req_parse(&ri, method, target, host, &reason);
+	return req_parse(&ri, &in, &reason);
+}
+
+static int parse(const char *method, const char *target, const char *host)
+{
+	return parse_v(method, "HTTP/1.1", target, host, host ? 1 : 0);
 }
 
 static void parsing(void)
@@ -38,7 +45,7 @@ static void parsing(void)
 	is_int(parse("GET", "http://Origin.example:81/p?q", "ignored.example"), 0, "absolute-form");
 	ok(strcmp(ri.key, "origin.example/p?q") == 0 && strcmp(ri.fetch_target, "/p?q") == 0,
 	   "absolute-form: authority for Host, origin-form target (%s)", ri.key);
-	is_int(parse("GET", "https://h.example?q=1", NULL), 0, "absolute-form without a path");
+	is_int(parse("GET", "https://h.example?q=1", "h"), 0, "absolute-form without a path");
 	is_str(ri.fetch_target, "/?q=1", "empty path becomes /");
 	is_int(parse("POST", "/x", "h"), 405, "POST: 405");
 	is_int(parse("DELETE", "/x", "h"), 405, "DELETE: 405");
@@ -52,7 +59,9 @@ static void parsing(void)
 	is_int(parse("GET", "/x", "a/b"), 400, "Host with a slash: 400");
 	is_int(parse("GET", "/x", "a b"), 400, "Host with a space: 400");
 	is_int(parse("GET", "/x", "a\r\nX: y"), 400, "Host with CRLF: 400");
-	is_int(parse("GET", "/x", NULL), 0, "no Host (HTTP/1.0) accepted");
+	is_int(parse("GET", "/x", NULL), 400, "HTTP/1.1 without Host: 400");
+	is_int(parse_v("GET", "HTTP/1.1", "/x", "a", 2), 400, "two Host headers: 400");
+	is_int(parse_v("GET", "HTTP/1.0", "/x", NULL, 0), 0, "no Host (HTTP/1.0) accepted");
 	is_str(ri.key, "/x", "key without a host");
 	memset(longt, 'a', REQ_TARGET_MAX + 9);
 	longt[0] = '/';
