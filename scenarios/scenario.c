@@ -1,28 +1,14 @@
 #include "scenarios/scenario.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/err.h"
+#include "scenarios/errmsg.h"
 #include "scenarios/subst.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (err && errlen)
-		vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return CDNI_ECONFIG;
-}
 
 /* ---- tables ----------------------------------------------------------- */
 
@@ -142,10 +128,10 @@ static int node_name_ok(const char *s, char *why, size_t whylen)
 	static const char *const reserved[] = { "pki", "run", "content", "bin", "ua", NULL };
 
 	if (!name_ok(s) || strchr(s, '.'))
-		return fail(why, whylen, "must be 1 to 64 of A-Z a-z 0-9 _ -, got \"%s\"", s);
+		return sc_fail(why, whylen, "must be 1 to 64 of A-Z a-z 0-9 _ -, got \"%s\"", s);
 	for (int i = 0; reserved[i]; i++)
 		if (strcasecmp(s, reserved[i]) == 0)
-			return fail(why, whylen, "\"%s\" is reserved", s);
+			return sc_fail(why, whylen, "\"%s\" is reserved", s);
 	return 0;
 }
 
@@ -188,17 +174,17 @@ static int load_content_entry(struct sc_content *c, const char *key, json_t *v, 
 	memset(&e, 0, sizeof e);
 	snprintf(path, sizeof path, "content.%s", key);
 	if (sc_content_path_check(key, why, sizeof why))
-		return fail(err, errlen, "%s: %s", path, why);
+		return sc_fail(err, errlen, "%s: %s", path, why);
 	if (conf_load(content_table, &e, v, path, err, errlen))
 		return CDNI_ECONFIG;
 	if ((e.size >= 0) == (e.text != NULL)) {
 		conf_free(content_table, &e);
-		return fail(err, errlen, "%s: needs exactly one of \"size\" and \"text\"", path);
+		return sc_fail(err, errlen, "%s: needs exactly one of \"size\" and \"text\"", path);
 	}
 	c->path = strdup(key);
 	c->size = e.size;
 	c->text = e.text;
-	return c->path ? 0 : fail(err, errlen, "%s: out of memory", path);
+	return c->path ? 0 : sc_fail(err, errlen, "%s: out of memory", path);
 }
 
 static int load_content(struct scenario *s, char *err, size_t errlen)
@@ -209,10 +195,10 @@ static int load_content(struct scenario *s, char *err, size_t errlen)
 	if (!s->content_raw)
 		return 0;
 	if (!json_is_object(s->content_raw))
-		return fail(err, errlen, "content: must be an object {path: {size|text}}");
+		return sc_fail(err, errlen, "content: must be an object {path: {size|text}}");
 	s->content = calloc(json_object_size(s->content_raw) + 1, sizeof *s->content);
 	if (!s->content)
-		return fail(err, errlen, "content: out of memory");
+		return sc_fail(err, errlen, "content: out of memory");
 	json_object_foreach(s->content_raw, key, v) {
 		s->ncontent++; /* counted first: scenario_free frees a partial entry */
 		if (load_content_entry(&s->content[s->ncontent - 1], key, v, err, errlen))
@@ -231,12 +217,12 @@ static int step_kind(json_t *obj, const char *path, char *err, size_t errlen)
 		if (!json_object_get(obj, sc_step_kinds[k].key))
 			continue;
 		if (kind >= 0)
-			return fail(err, errlen, "%s: has both \"%s\" and \"%s\"; a step does one thing",
+			return sc_fail(err, errlen, "%s: has both \"%s\" and \"%s\"; a step does one thing",
 				    path, sc_step_kinds[kind].key, sc_step_kinds[k].key);
 		kind = k;
 	}
 	if (kind < 0)
-		return fail(err, errlen, "%s: says nothing to do: needs \"ua\" or \"wait_ms\"", path);
+		return sc_fail(err, errlen, "%s: says nothing to do: needs \"ua\" or \"wait_ms\"", path);
 	return kind;
 }
 
@@ -260,24 +246,24 @@ static int check_hop(const struct sc_hop_expect *h, const char *path, char *err,
 	json_t *v;
 
 	if (h->headers && !json_is_object(h->headers))
-		return fail(err, errlen, "%s.headers: must be an object {name: value}", path);
+		return sc_fail(err, errlen, "%s.headers: must be an object {name: value}", path);
 	json_object_foreach(h->headers, k, v)
 		if (!json_is_string(v) && !json_is_null(v))
-			return fail(err, errlen, "%s.headers.%s: must be a string, or null for absent",
+			return sc_fail(err, errlen, "%s.headers.%s: must be a string, or null for absent",
 				    path, k);
 	if (h->tls && !json_is_object(h->tls) && !json_is_null(h->tls))
-		return fail(err, errlen, "%s.tls: must be an object, or null for plain HTTP", path);
+		return sc_fail(err, errlen, "%s.tls: must be an object, or null for plain HTTP", path);
 	return 0;
 }
 
 static int check_log(struct sc_log_expect *l, const char *path, char *err, size_t errlen)
 {
 	if (l->match && !json_is_object(l->match))
-		return fail(err, errlen, "%s.match: must be an object {field: value}", path);
+		return sc_fail(err, errlen, "%s.match: must be an object {field: value}", path);
 	if (l->count >= 0 && (l->min >= 0 || l->max >= 0))
-		return fail(err, errlen, "%s: \"count\" excludes \"min\" and \"max\"", path);
+		return sc_fail(err, errlen, "%s: \"count\" excludes \"min\" and \"max\"", path);
 	if (l->min >= 0 && l->max >= 0 && l->min > l->max)
-		return fail(err, errlen, "%s: min %lld is above max %lld", path, l->min, l->max);
+		return sc_fail(err, errlen, "%s: min %lld is above max %lld", path, l->min, l->max);
 	if (l->count < 0 && l->min < 0 && l->max < 0)
 		l->min = 1;
 	return 0;
@@ -305,7 +291,7 @@ int sc_step_load(json_t *obj, struct sc_step *st, const char *path, char *err, s
 	int kind;
 
 	if (!json_is_object(obj))
-		return fail(err, errlen, "%s: must be an object", path);
+		return sc_fail(err, errlen, "%s: must be an object", path);
 	kind = step_kind(obj, path, err, errlen);
 	if (kind < 0)
 		return CDNI_ECONFIG;
@@ -315,7 +301,7 @@ int sc_step_load(json_t *obj, struct sc_step *st, const char *path, char *err, s
 	st->raw = json_incref(obj);
 	if (default_step_name(st) || check_expect(&st->expect, path, err, errlen)) {
 		if (!*err)
-			fail(err, errlen, "%s: out of memory", path);
+			sc_fail(err, errlen, "%s: out of memory", path);
 		sc_step_free(st);
 		return CDNI_ECONFIG;
 	}
@@ -339,10 +325,10 @@ static int load_steps(struct scenario *s, char *err, size_t errlen)
 	char path[64];
 
 	if (!json_is_array(s->steps_raw) || json_array_size(s->steps_raw) == 0)
-		return fail(err, errlen, "steps: must be a non-empty array of steps");
+		return sc_fail(err, errlen, "steps: must be a non-empty array of steps");
 	s->steps = calloc(json_array_size(s->steps_raw), sizeof *s->steps);
 	if (!s->steps)
-		return fail(err, errlen, "steps: out of memory");
+		return sc_fail(err, errlen, "steps: out of memory");
 	json_array_foreach(s->steps_raw, i, v) {
 		snprintf(path, sizeof path, "steps[%zu]", i);
 		err[0] = '\0';
@@ -392,17 +378,17 @@ static int load_nodes(struct scenario *s, char *err, size_t errlen)
 	size_t j;
 
 	if (s->nodes.n == 0)
-		return fail(err, errlen, "nodes: must hold at least one node");
+		return sc_fail(err, errlen, "nodes: must hold at least one node");
 	for (size_t i = 0; i < s->nodes.n; i++) {
 		if (node_name_ok(nodes[i].name, why, sizeof why))
-			return fail(err, errlen, "nodes[%zu].name: %s", i, why);
+			return sc_fail(err, errlen, "nodes[%zu].name: %s", i, why);
 		if (scenario_node(s, nodes[i].name, &j) && j != i)
-			return fail(err, errlen, "nodes[%zu].name: \"%s\" is already nodes[%zu]", i,
+			return sc_fail(err, errlen, "nodes[%zu].name: \"%s\" is already nodes[%zu]", i,
 				    nodes[i].name, j);
 		if (!json_is_object(nodes[i].config))
-			return fail(err, errlen, "nodes[%zu].config: must be an object", i);
+			return sc_fail(err, errlen, "nodes[%zu].config: must be an object", i);
 		if (!*nodes[i].program)
-			return fail(err, errlen, "nodes[%zu].program: must not be empty", i);
+			return sc_fail(err, errlen, "nodes[%zu].program: must not be empty", i);
 	}
 	return 0;
 }
@@ -454,12 +440,12 @@ static int static_listener(void *ctx, const char *node, const char *lis, char *o
 
 	n = scenario_node(c->s, node, &idx);
 	if (!n)
-		return fail(why, whylen, "no node \"%s\"", node);
+		return sc_fail(why, whylen, "no node \"%s\"", node);
 	if (idx >= c->limit)
-		return fail(why, whylen, "node \"%s\" starts %s (nodes start in order)", node,
+		return sc_fail(why, whylen, "node \"%s\" starts %s (nodes start in order)", node,
 			    idx == c->limit ? "with this config" : "later");
 	if (!listener_declared(n, lis, names, sizeof names))
-		return fail(why, whylen, "node \"%s\" has no listener \"%s\" (it has: %s)", node, lis,
+		return sc_fail(why, whylen, "node \"%s\" has no listener \"%s\" (it has: %s)", node, lis,
 			    names);
 	snprintf(out, outlen, "127.0.0.1:1");
 	return 0;
@@ -496,7 +482,7 @@ static int check_log_nodes(const struct scenario *s, char *err, size_t errlen)
 			const char *node = ((struct sc_log_expect *)e->logs.v)[j].node;
 
 			if (!scenario_node(s, node, NULL))
-				return fail(err, errlen, "steps[%zu].expect.logs[%zu].node: no node \"%s\"",
+				return sc_fail(err, errlen, "steps[%zu].expect.logs[%zu].node: no node \"%s\"",
 					    i, j, node);
 		}
 	}
@@ -508,7 +494,7 @@ static int check_log_nodes(const struct scenario *s, char *err, size_t errlen)
 static int validate(struct scenario *s, char *err, size_t errlen)
 {
 	if (!name_ok(s->name))
-		return fail(err, errlen, "name: must be 1 to 64 of A-Z a-z 0-9 _ - . "
+		return sc_fail(err, errlen, "name: must be 1 to 64 of A-Z a-z 0-9 _ - . "
 			    "(it names the run directory), got \"%s\"", s->name);
 	if (load_content(s, err, errlen) || load_nodes(s, err, errlen) ||
 	    load_steps(s, err, errlen) || check_log_nodes(s, err, errlen) ||
@@ -525,11 +511,11 @@ static int load_root(json_t *root, const char *name, struct scenario **out, char
 
 	if (!s || !(s->file = strdup(name))) {
 		free(s);
-		return fail(err, errlen, "%s: out of memory", name);
+		return sc_fail(err, errlen, "%s: out of memory", name);
 	}
 	if (conf_load(top_table, s, root, "", inner, sizeof inner) ||
 	    validate(s, inner, sizeof inner)) {
-		fail(err, errlen, "%s: %s", name, inner);
+		sc_fail(err, errlen, "%s: %s", name, inner);
 		scenario_free(s);
 		return CDNI_ECONFIG;
 	}
@@ -545,7 +531,7 @@ int scenario_load_string(const char *text, const char *name, struct scenario **o
 	int rc;
 
 	if (!root)
-		return fail(err, errlen, "%s:%d:%d: %s", name, je.line, je.column, je.text);
+		return sc_fail(err, errlen, "%s:%d:%d: %s", name, je.line, je.column, je.text);
 	rc = load_root(root, name, out, err, errlen);
 	json_decref(root);
 	return rc;
@@ -559,8 +545,8 @@ int scenario_load_file(const char *file, struct scenario **out, char *err, size_
 
 	if (!root) {
 		if (je.line < 0)
-			return fail(err, errlen, "%s: %s", file, je.text);
-		return fail(err, errlen, "%s:%d:%d: %s", file, je.line, je.column, je.text);
+			return sc_fail(err, errlen, "%s: %s", file, je.text);
+		return sc_fail(err, errlen, "%s:%d:%d: %s", file, je.line, je.column, je.text);
 	}
 	rc = load_root(root, file, out, err, errlen);
 	json_decref(root);

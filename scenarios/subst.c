@@ -1,28 +1,14 @@
 #include "scenarios/subst.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "scenarios/errmsg.h"
 
 #define NAME_MAX_ 200
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (err && errlen)
-		vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return CDNI_ECONFIG;
-}
 
 static const char *dir_var(const struct subst_env *env, const char *name)
 {
@@ -51,14 +37,14 @@ static int resolve_listener(const struct subst_env *env, char *name, char *out, 
 		*part++ = '\0';
 	if (!*node || !*lis || (part && strcmp(part, "port") && strcmp(part, "addr")) ||
 	    (part && strchr(part, '.')))
-		return fail(why, whylen, "not a known form");
+		return sc_fail(why, whylen, "not a known form");
 	if (!env->listener)
-		return fail(why, whylen, "no nodes are running");
+		return sc_fail(why, whylen, "no nodes are running");
 	if (env->listener(env->ctx, node, lis, bound, sizeof bound, why, whylen))
 		return CDNI_ECONFIG;
 	colon = strrchr(bound, ':');
 	if (part && !colon)
-		return fail(why, whylen, "listener address '%s' has no port", bound);
+		return sc_fail(why, whylen, "listener address '%s' has no port", bound);
 	if (!part)
 		snprintf(out, outlen, "%s", bound);
 	else if (strcmp(part, "port") == 0)
@@ -76,21 +62,21 @@ static int resolve(const struct subst_env *env, const char *name, size_t len, st
 	const char *dir;
 
 	if (len == 0 || len > NAME_MAX_)
-		return fail(err, errlen, "unknown placeholder {{%.*s}}", (int)(len > 60 ? 60 : len),
+		return sc_fail(err, errlen, "unknown placeholder {{%.*s}}", (int)(len > 60 ? 60 : len),
 			    name);
 	memcpy(n, name, len);
 	n[len] = '\0';
 	if (!strchr(n, '.')) {
 		dir = dir_var(env, n);
 		if (!dir)
-			return fail(err, errlen,
+			return sc_fail(err, errlen,
 				    "unknown placeholder {{%s}} (known: pki, run, content, bin, "
 				    "NODE.LISTENER[.port|.addr])", n);
 		buf_puts(b, dir);
 		return 0;
 	}
 	if (resolve_listener(env, n, value, sizeof value, why, sizeof why))
-		return fail(err, errlen, "unknown placeholder {{%.*s}}: %s", (int)len, name, why);
+		return sc_fail(err, errlen, "unknown placeholder {{%.*s}}: %s", (int)len, name, why);
 	buf_puts(b, value);
 	return 0;
 }
@@ -118,7 +104,7 @@ int subst_string(const struct subst_env *env, const char *in, char **out, char *
 		buf_append(&b, p, (size_t)(open - p));
 		close = strstr(open + 2, "}}");
 		if (!close) {
-			fail(err, errlen, "unterminated placeholder \"%.40s\"", open);
+			sc_fail(err, errlen, "unterminated placeholder \"%.40s\"", open);
 			goto fail;
 		}
 		name = open + 2;
@@ -130,7 +116,7 @@ int subst_string(const struct subst_env *env, const char *in, char **out, char *
 	}
 	buf_puts(&b, p);
 	if (b.err) {
-		fail(err, errlen, "out of memory");
+		sc_fail(err, errlen, "out of memory");
 		goto fail;
 	}
 	*out = buf_steal(&b, NULL);
@@ -169,7 +155,7 @@ static int subst_str_value(const struct subst_env *env, json_t *in, const char *
 	long long port;
 
 	if (subst_string(env, json_string_value(in), &s, msg, sizeof msg))
-		return fail(err, errlen, "%s: %s", path, msg);
+		return sc_fail(err, errlen, "%s: %s", path, msg);
 	if (is_port_only(json_string_value(in))) {
 		port = strtoll(s, &end, 10);
 		*out = (*s && !*end) ? json_integer(port) : json_string(s);
@@ -177,7 +163,7 @@ static int subst_str_value(const struct subst_env *env, json_t *in, const char *
 		*out = json_string(s);
 	}
 	free(s);
-	return *out ? 0 : fail(err, errlen, "%s: out of memory", path);
+	return *out ? 0 : sc_fail(err, errlen, "%s: out of memory", path);
 }
 
 static int subst_object(const struct subst_env *env, json_t *in, const char *path,
@@ -188,7 +174,7 @@ static int subst_object(const struct subst_env *env, json_t *in, const char *pat
 	char p[512];
 
 	if (!o)
-		return fail(err, errlen, "%s: out of memory", path);
+		return sc_fail(err, errlen, "%s: out of memory", path);
 	json_object_foreach(in, key, v) {
 		snprintf(p, sizeof p, "%s%s%s", path, *path ? "." : "", key);
 		if (subst_value(env, v, p, &nv, err, errlen) || json_object_set_new(o, key, nv))
@@ -209,7 +195,7 @@ static int subst_array(const struct subst_env *env, json_t *in, const char *path
 	char p[512];
 
 	if (!a)
-		return fail(err, errlen, "%s: out of memory", path);
+		return sc_fail(err, errlen, "%s: out of memory", path);
 	json_array_foreach(in, i, v) {
 		snprintf(p, sizeof p, "%s[%zu]", path, i);
 		if (subst_value(env, v, p, &nv, err, errlen) || json_array_append_new(a, nv))
@@ -232,7 +218,7 @@ static int subst_value(const struct subst_env *env, json_t *in, const char *path
 	if (json_is_array(in))
 		return subst_array(env, in, path, out, err, errlen);
 	*out = json_deep_copy(in);
-	return *out ? 0 : fail(err, errlen, "%s: out of memory", path);
+	return *out ? 0 : sc_fail(err, errlen, "%s: out of memory", path);
 }
 
 int subst_json(const struct subst_env *env, json_t *in, const char *path, json_t **out,
