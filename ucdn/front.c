@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/daemon.h"
 #include "common/err.h"
@@ -247,6 +248,7 @@ int ucdn_new(struct ucdn **out, const struct ucdn_conf *cf, struct route_policy 
 	atomic_init(&u->next_id, 0);
 	u->log_on = strcmp(cf->access_log, "off") != 0;
 	atomic_init(&u->cancel, 0);
+	atomic_init(&u->jobs, 0);
 	if (u->log_on && access_log_open(&u->log, cf->access_log)) {
 		snprintf(err, errlen, "access_log: cannot open %s", cf->access_log);
 		u->log_on = false;
@@ -289,8 +291,13 @@ int ucdn_start(struct ucdn *u, char *ready, size_t rlen, char *err, size_t errle
 
 void ucdn_stop(struct ucdn *u)
 {
+	struct timespec ms = { 0, 1000000 };
+
 	atomic_store(&u->cancel, 1);
 	proxy_pool_stop(u->pool); /* resumes every suspended connection */
+	/* let resumed connections send their answer (503) before closing them */
+	for (int i = 0; i < 1000 && atomic_load(&u->jobs) > 0; i++)
+		nanosleep(&ms, NULL);
 	httpd_stop_all(u->hs, u->nh);
 	u->hs = NULL;
 	u->nh = 0;

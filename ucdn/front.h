@@ -23,6 +23,7 @@ struct ucdn {
 	size_t nh;
 	struct proxy_pool *pool; /* origin workers, with an epoll pool only */
 	atomic_int cancel;       /* set when stopping: origin fetches give up */
+	atomic_int jobs;         /* fetches handed to the pool and not yet answered */
 	atomic_ulong next_id;
 };
 

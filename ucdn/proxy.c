@@ -40,6 +40,7 @@ static const char *const fwd_headers[] = {
 struct job {
 	struct job *next;
 	struct ucdn *u;
+	bool pooled;    /* counted in u->jobs */
 	struct conn *k;
 	struct MHD_Connection *c;
 	bool head;
@@ -119,6 +120,8 @@ static void job_free(struct job *j)
 {
 	if (!j)
 		return;
+	if (j->pooled)
+		atomic_fetch_sub(&j->u->jobs, 1);
 	for (size_t i = 0; i < NPASS; i++)
 		free(j->values[i]);
 	buf_free(&j->body);
@@ -280,6 +283,8 @@ enum MHD_Result proxy_serve(struct ucdn *u, struct conn *k, struct MHD_Connectio
 		return answer(c, j, o);
 	}
 	k->job = j;
+	j->pooled = true;
+	atomic_fetch_add(&u->jobs, 1);
 	if (pool_submit(u->pool, j)) {
 		k->job = NULL;
 		job_free(j);
