@@ -48,7 +48,7 @@ enum MHD_Result front_respond(struct MHD_Connection *c, int status, const char *
 }
 
 static enum MHD_Result respond_redirect(struct MHD_Connection *c, const struct route_decision *d,
-					struct outcome *o)
+					const char *method, struct outcome *o)
 {
 	const char *h[] = { MHD_HTTP_HEADER_LOCATION, d->location,
 			    MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8",
@@ -57,7 +57,7 @@ static enum MHD_Result respond_redirect(struct MHD_Connection *c, const struct r
 
 	o->status = d->status;
 	o->location = d->location;
-	o->bytes = (long long)strlen(body);
+	o->bytes = strcmp(method, "HEAD") ? (long long)strlen(body) : 0;
 	return front_respond(c, d->status, body, h);
 }
 
@@ -115,7 +115,7 @@ static enum MHD_Result handle(struct ucdn *u, struct conn *k, struct MHD_Connect
 		return httpd_respond_text(c, 500, "500 Internal Server Error: out of memory");
 	}
 	switch (d.kind) {
-	case ROUTE_REDIRECT: return respond_redirect(c, &d, o);
+	case ROUTE_REDIRECT: return respond_redirect(c, &d, method, o);
 	case ROUTE_OPTIONS: return respond_options(c, &d, o);
 	case ROUTE_ORIGIN: return proxy_serve(u, k, c, method, d.location, o);
 	default: return respond_refuse(c, &d, method, o);

@@ -111,8 +111,8 @@ static void forward_headers(struct job *j)
 		buf_printf(&j->lines, "%s: %s", fwd_headers[i], v);
 		buf_putc(&j->lines, '\0');
 	}
-	for (size_t i = 0; i < n; i++)
-		j->hdrs[i] = j->lines.err ? "X-Dropped: 1" : j->lines.data + at[i];
+	for (size_t i = 0; i < n && !j->lines.err; i++) /* data is final now */
+		j->hdrs[i] = j->lines.data + at[i];
 	j->hdrs[n] = NULL;
 }
 
@@ -153,7 +153,7 @@ static struct job *job_new(struct ucdn *u, struct conn *k, struct MHD_Connection
 	buf_reset(&k->up);
 	upstream_url(&k->up, u->cf->origin, target);
 	forward_headers(j);
-	if (k->up.err) {
+	if (k->up.err || j->lines.err) {
 		job_free(j);
 		return NULL;
 	}
@@ -190,9 +190,11 @@ static enum MHD_Result relay(struct MHD_Connection *c, struct job *j, struct out
 	size_t len = 0;
 	char *data = NULL;
 
-	if (j->head) {
-		r = MHD_create_response_from_callback(j->clen >= 0 ? (uint64_t)j->clen : MHD_SIZE_UNKNOWN,
-						      4096, no_body, NULL, NULL);
+	if ((j->head || j->status == 304) && j->clen >= 0) {
+		/* no body, but the origin's Content-Length (RFC 9110 8.6) */
+		r = MHD_create_response_from_callback((uint64_t)j->clen, 4096, no_body, NULL, NULL);
+	} else if (j->head) {
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, no_body, NULL, NULL);
 	} else {
 		data = buf_steal(&j->body, &len);
 		r = data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE) : NULL;
