@@ -20,7 +20,7 @@
 
 #define EDGE_MAX_HOOKS 8
 #define STREAM_BLOCK (64 * 1024)
-#define CONN_MEMORY (64 * 1024)
+#define CONN_MEMORY (32 * 1024)
 
 struct edge {
 	const struct dcdn_conf *conf;
@@ -198,8 +198,14 @@ static struct MHD_Response *body_response(struct conn *cx, struct cache_obj *o,
 	size_t len = 0, n;
 	struct MHD_Response *r;
 
-	if (p->status == 304 || p->status == 416)
+	if (p->status == 416)
 		return MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (p->status == 304) { /* its Content-Length must be the 200's (RFC 9110 §8.6) */
+		const struct cache_meta *m = cache_obj_meta(o);
+		return MHD_create_response_from_callback(
+			m->length == CACHE_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : m->length, 1, no_body,
+			NULL, NULL);
+	}
 	body = cache_obj_body(o, &len);
 	if (!body && !p->body)
 		return MHD_create_response_from_callback(
