@@ -307,6 +307,25 @@ ok "second origin starts" nginx_start ngx2 "$DOWN"
 is "$(hdr X-Cache "http://$D/ping.txt")" "MISS" "origin back: MISS (the 502 was not stored)"
 is "$(hdr X-Cache "http://$D/ping.txt")" "HIT" "then HIT"
 
+# ---- an HTTPS upstream (cdni-origin), verified with upstream_ca ----
+if [ -x "$CDNI_BIN/cdni-origin" ]; then
+	write_file "$T/origin.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0,\"tls\":true,\"cert\":\"$(pki origin-ec.chain.pem)\",\"key\":\"$(pki origin-ec.key)\"}],\"root\":\"$W\",\"cache_control\":\"max-age=60\",\"access_log\":\"$T/origin.access\"}"
+	start_daemon origin cdni-origin "$T/origin.json"
+	OS=$(addr origin https)
+	write_file "$T/tlsup.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0}],\"upstream\":\"https://$OS\",\"upstream_ca\":\"$CA\",\"upstream_host\":\"origin.csp.test\"}"
+	start_daemon tlsup cdni-dcdn "$T/tlsup.json"
+	is "$(hdr_to "$T/o1" X-Cache "http://$(addr tlsup http)/r/a.bin")" "MISS" "https upstream: MISS"
+	is "$(hdr_to "$T/o2" X-Cache "http://$(addr tlsup http)/r/a.bin")" "HIT" "https upstream: HIT"
+	is "$(sha "$T/o2")" "$(sha "$W/r/a.bin")" "https upstream: bytes right"
+	like "$(grep '"uri":"/r/a.bin"' "$T/origin.access")" '"host":"origin.csp.test"' "upstream_host sent as Host"
+	write_file "$T/rogue.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0}],\"upstream\":\"https://$OS\",\"upstream_ca\":\"$(pki rogue-ca.pem)\"}"
+	start_daemon rogue cdni-dcdn "$T/rogue.json"
+	is "$(status "http://$(addr rogue http)/r/a.bin")" 502 "https upstream with a certificate the CA did not sign: 502"
+	like "$(cat "$T/rogue.err")" 'warn \[fill\].*(certificate|SSL)' "... and the reason is logged"
+else
+	skip_n=6; while [ $skip_n -gt 0 ]; do _tap_report 0 "# SKIP cdni-origin not built"; skip_n=$((skip_n - 1)); done
+fi
+
 # ---- LRU eviction in a small cache ----
 write_file "$T/small.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0}],\"upstream\":\"http://127.0.0.1:$NGX\",\"cache_size\":65536,\"max_object_size\":30000}"
 start_daemon small cdni-dcdn "$T/small.json"
