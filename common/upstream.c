@@ -30,6 +30,10 @@ struct fetch {
 
 static pthread_key_t handle_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+/* CURLOPT_RESOLVE entries stay in a handle's DNS cache for good: the
+ * "host:port" this thread's handle has pinned, removed when a later fetch
+ * does not ask for it (else that fetch would silently go to the same address). */
+static _Thread_local char pinned[256];
 
 static void handle_free(void *h)
 {
@@ -55,6 +59,7 @@ void upstream_global_cleanup(void)
 		curl_easy_cleanup(h);
 		pthread_setspecific(handle_key, NULL);
 	}
+	pinned[0] = '\0';
 	curl_global_cleanup();
 }
 
@@ -188,6 +193,42 @@ static struct curl_slist *request_headers(const struct upstream_request *r)
 	return list;
 }
 
+/* "host:port" of a "host:port:addr" resolve entry. */
+static void resolve_key(const char *entry, char *out, size_t outlen)
+{
+	const char *c1 = strchr(entry, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	size_t n = c2 ? (size_t)(c2 - entry) : strlen(entry);
+
+	snprintf(out, outlen, "%.*s", (int)n, entry);
+}
+
+/* The CURLOPT_RESOLVE list for this fetch: drop the previous pin unless it is
+ * the one wanted again, then add the wanted one. *key gets its host:port. */
+static int resolve_list(const struct upstream_request *r, struct curl_slist **out, char *key,
+			size_t keylen)
+{
+	struct curl_slist *l = NULL, *next;
+	char rm[sizeof pinned + 1];
+
+	key[0] = '\0';
+	if (r->resolve)
+		resolve_key(r->resolve, key, keylen);
+	if (pinned[0] && strcmp(pinned, key) != 0) {
+		snprintf(rm, sizeof rm, "-%s", pinned);
+		if (!(l = curl_slist_append(NULL, rm)))
+			return CDNI_ENOMEM;
+	}
+	if (r->resolve) {
+		if (!(next = curl_slist_append(l, r->resolve))) {
+			curl_slist_free_all(l);
+			return CDNI_ENOMEM;
+		}
+		l = next;
+	}
+	*out = l;
+	return 0;
+}
+
 static void setup(CURL *h, const struct upstream_request *r, struct fetch *f,
 		  struct curl_slist *hdrs, struct curl_slist *resolve, char *curl_err)
 {
@@ -238,17 +279,18 @@ static int map_result(CURLcode rc, struct fetch *f, const char *curl_err, char *
 int upstream_fetch(const struct upstream_request *r, const struct upstream_callbacks *cb,
 		   char *err, size_t errlen)
 {
-	char curl_err[CURL_ERROR_SIZE] = "";
+	char curl_err[CURL_ERROR_SIZE] = "", key[sizeof pinned];
 	struct curl_slist *hdrs = NULL, *resolve = NULL;
 	struct fetch *f = NULL;
 	CURL *h = thread_handle();
 	int ret = CDNI_ENOMEM;
 
 	if (!h || !(f = calloc(1, sizeof *f)) || !(hdrs = request_headers(r)) ||
-	    (r->resolve && !(resolve = curl_slist_append(NULL, r->resolve)))) {
+	    resolve_list(r, &resolve, key, sizeof key)) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	memcpy(pinned, key, sizeof pinned);
 	f->cb = cb;
 	f->h_curl = h;
 	f->cancel = r->cancel;

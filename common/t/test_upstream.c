@@ -138,6 +138,20 @@ int main(void)
 	rc = fetch(url, "GET", NULL, 2000, &g, err, sizeof err);
 	ok(rc == 0 && g.status == 404, "a 404 is an answer, not an error");
 
+	{ /* a pinned address (resolve) applies to its fetch only */
+		char pin[64], purl[96];
+		struct upstream_request pr = { .url = purl, .resolve = pin, .timeout_ms = 2000 };
+		snprintf(pin, sizeof pin, "pinned.invalid:%u:127.0.0.1", h.port);
+		snprintf(purl, sizeof purl, "http://pinned.invalid:%u/thing", h.port);
+		rc = upstream_fetch(&pr, NULL, err, sizeof err);
+		ok(rc == 0, "resolve pins a name to an address (%s)", err);
+		pr.resolve = NULL;
+		rc = upstream_fetch(&pr, NULL, err, sizeof err);
+		ok(rc == CDNI_EUPSTREAM, "the pin does not outlive its fetch (%s)", err);
+		pr.resolve = pin;
+		rc = upstream_fetch(&pr, NULL, err, sizeof err);
+		ok(rc == 0, "and can be set again (%s)", err);
+	}
 	g.abort_with = CDNI_EDENIED;
 	snprintf(url, sizeof url, "http://%s/thing", h.bound);
 	rc = fetch(url, "GET", NULL, 2000, &g, err, sizeof err);
