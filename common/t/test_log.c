@@ -72,9 +72,44 @@ static void access_lines(void)
 	fclose(al.f);
 }
 
+static void hostile_lines(void)
+{
+	struct access_log al = { 0 };
+	static char longuri[6000];
+	struct access_entry e = { .peer = "p", .method = "GET", .status = 400, .bytes = -1, .dur_us = -1 };
+	json_error_t je;
+	json_t *o;
+	char *text;
+
+	al.f = tmpfile();
+	e.uri = "/a\\x\n\x01\xff\xc3\xa9\xe2\x82";
+	access_log_write(&al, &e);
+	text = slurp(al.f);
+	o = json_loads(text, JSON_DISABLE_EOF_CHECK, &je);
+	ok(o != NULL, "controls and invalid UTF-8 still give a JSON line (%s)", o ? "" : je.text);
+	/* invalid bytes are escaped as the code point of the byte (U+00FF, U+00E2, U+0082) */
+	is_str(json_string_value(json_object_get(o, "uri")),
+	       "/a\\x\n\x01\xc3\xbf\xc3\xa9\xc3\xa2\xc2\x82",
+	       "valid UTF-8 kept, invalid bytes named, newline escaped");
+	json_decref(o);
+	fclose(al.f);
+
+	al.f = tmpfile();
+	memset(longuri, 'a', sizeof longuri - 1);
+	e.uri = longuri;
+	access_log_write(&al, &e);
+	text = slurp(al.f);
+	o = json_loads(text, JSON_DISABLE_EOF_CHECK, &je);
+	ok(o && json_object_get(o, "uri") == NULL && json_integer_value(json_object_get(o, "status")) == 400,
+	   "an over-long entry is cut to a valid line that still names the request");
+	json_decref(o);
+	fclose(al.f);
+}
+
 int main(void)
 {
 	levels();
 	access_lines();
+	hostile_lines();
 	return done_testing();
 }
