@@ -29,7 +29,7 @@ struct access_log {
 	int owned;
 };
 
-/* path NULL or "-": stdout. Returns 0 or CDNI_EIO. */
+/* path NULL or "-": stdout; "off": no access log. Returns 0 or CDNI_EIO. */
 int access_log_open(struct access_log *al, const char *path);
 void access_log_close(struct access_log *al);
 void access_log_write(struct access_log *al, const struct access_entry *e);

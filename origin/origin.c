@@ -51,7 +51,7 @@ const struct conf_item origin_conf_table[] = {
 	CONF_ENUM("symlinks", struct origin_conf, symlinks, symlink_modes, ORIGIN_SYMLINKS_BENEATH,
 		  "beneath: follow symlinks that stay under root; refuse: follow none"),
 	CONF_STR("access_log", struct origin_conf, access_log, "-", 0,
-		 "access log file (JSON lines); \"-\": stdout"),
+		 "access log file (JSON lines); \"-\": stdout; \"off\": none"),
 	CONF_INT("threads", struct origin_conf, threads, 0, 1024, 4,
 		 "0: a thread per connection; N: an epoll pool of N threads"),
 	CONF_INT("connection_limit", struct origin_conf, connection_limit, 0, 1000000, 0,
