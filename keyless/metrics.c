@@ -160,7 +160,10 @@ void ks_audit_line(struct buf *out, const char *ts, const struct ks_peer *peer,
 	field(out, "peer", peer->addr);
 	field(out, "client", peer->cn);
 	buf_printf(out, ",\"id\":%u", res->id);
-	field(out, "op", ks_opinfo(res->opcode)->name);
+	if (ks_opinfo(res->opcode)->kind == KS_KIND_UNKNOWN)
+		buf_printf(out, ",\"op\":\"0x%02x\"", res->opcode);
+	else
+		field(out, "op", ks_opinfo(res->opcode)->name);
 	if (res->have_ski) {
 		ks_hex(res->ski, KS_SKI_LEN, hex);
 		field(out, "ski", hex);

@@ -6,3 +6,4 @@ KEYLESS_SRCS := keyless/proto.c keyless/keys.c keyless/keyops.c keyless/policy.c
 $(eval $(call LIBRARY,keyless,$(KEYLESS_SRCS)))
 $(eval $(call PROGRAM,cdni-keyserver,keyless/ks_main.c,keyless common))
 $(foreach t,$(wildcard keyless/t/*.c),$(eval $(call UNIT,keyless,$(t),keyless tap common)))
+$(eval $(call PROGRAM,cdni-keyless,keyless/cli.c,keyless common))

@@ -150,6 +150,16 @@ int ks_header_parse(const uint8_t *buf, size_t len, struct ks_header *h)
 	return 0;
 }
 
+size_t ks_frame_len(const uint8_t *buf, size_t len)
+{
+	size_t need;
+
+	if (len < KS_HEADER_LEN)
+		return 0;
+	need = KS_HEADER_LEN + ((size_t)buf[2] << 8 | buf[3]);
+	return len >= need ? need : 0;
+}
+
 int ks_header_check(const struct ks_header *h)
 {
 	return h->major == KS_VERSION_MAJOR ? 0 : CDNI_EVERSION;

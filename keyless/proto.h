@@ -174,6 +174,9 @@ struct ks_msg {
 /* Parse the 8-byte header at the start of buf (len >= 8 or CDNI_ETRUNC).
  * Any version is returned as is: the caller decides (ks_header_check). */
 int ks_header_parse(const uint8_t *buf, size_t len, struct ks_header *h);
+/* Length of the whole frame at the start of a byte stream (header + body),
+ * or 0 while fewer bytes than that have arrived. */
+size_t ks_frame_len(const uint8_t *buf, size_t len);
 /* 0 for major version 1, CDNI_EVERSION otherwise. */
 int ks_header_check(const struct ks_header *h);
 /* Parse a body. On failure *m is zeroed and CDNI_EPARSE (duplicate tag,

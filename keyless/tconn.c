@@ -33,6 +33,8 @@ int ks_tconn_init(struct ks_tconn *c, int fd, SSL_CTX *ctx, int server)
 		return CDNI_ETLS;
 	}
 	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* a peer that closes TCP without close_notify has just gone away */
+	SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (server)
 		SSL_set_accept_state(c->ssl);
 	else
@@ -174,16 +176,12 @@ int ks_tconn_has_buffered(const struct ks_tconn *c)
 
 int ks_tconn_frame(struct ks_tconn *c, const uint8_t **frame, size_t *len)
 {
-	size_t have = c->in_len - c->in_off, need;
-	const uint8_t *p = c->in + c->in_off;
+	size_t n = ks_frame_len(c->in + c->in_off, c->in_len - c->in_off);
 
-	if (have < KS_HEADER_LEN)
+	if (!n)
 		return 0;
-	need = KS_HEADER_LEN + ((size_t)p[2] << 8 | p[3]);
-	if (have < need)
-		return 0;
-	*frame = p;
-	*len = need;
+	*frame = c->in + c->in_off;
+	*len = n;
 	return 1;
 }
 
