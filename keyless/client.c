@@ -624,8 +624,10 @@ static void *io_main(void *arg)
 {
 	struct ks_client *cl = arg;
 	struct epoll_event evs[64];
+	sigset_t old;
 	int stop = 0;
 
+	ks_sigpipe_block(&old);
 	while (!stop) {
 		int n = epoll_wait(cl->epfd, evs, 64, busy(cl) ? 5 : 50);
 		long long now = now_us();
@@ -793,9 +795,11 @@ static void fail_all(struct ks_client *cl)
 void ks_client_free(struct ks_client *cl)
 {
 	uint64_t one = 1;
+	sigset_t old;
 
 	if (!cl)
 		return;
+	ks_sigpipe_block(&old);
 	if (cl->io_started) {
 		pthread_mutex_lock(&cl->lock);
 		cl->stop = 1;
@@ -819,6 +823,7 @@ void ks_client_free(struct ks_client *cl)
 	free(cl->server_name);
 	pthread_mutex_destroy(&cl->lock);
 	free(cl);
+	ks_sigpipe_restore(&old);
 }
 
 /* ---- submitting ---- */

@@ -462,7 +462,9 @@ static void *io_main(void *arg)
 {
 	struct ks_server *s = arg;
 	struct epoll_event evs[128];
+	sigset_t old;
 
+	ks_sigpipe_block(&old);
 	while (!atomic_load(&s->stop)) {
 		struct jobq batch = { 0 };
 		int n = epoll_wait(s->epfd, evs, 128, 250);
@@ -840,8 +842,11 @@ static void drop_jobs(struct jobq *q)
 
 void ks_server_free(struct ks_server *s)
 {
+	sigset_t old;
+
 	if (!s)
 		return;
+	ks_sigpipe_block(&old);
 	if (s->httpd_on)
 		httpd_stop(&s->httpd);
 	stop_threads(s);
@@ -869,4 +874,5 @@ void ks_server_free(struct ks_server *s)
 	pthread_mutex_destroy(&s->dlock);
 	free(s->metrics);
 	free(s);
+	ks_sigpipe_restore(&old);
 }

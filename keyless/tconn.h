@@ -10,6 +10,7 @@
 #define CDNI_KEYLESS_TCONN_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include <openssl/ssl.h>
@@ -61,6 +62,12 @@ uint32_t ks_tconn_events(const struct ks_tconn *c, int want_read);
 
 /* The peer's identity from its certificate (CN, SPKI SHA-256) and address. */
 int ks_tconn_peer(const struct ks_tconn *c, struct ks_peer *peer);
+
+/* Writes to a closed socket raise SIGPIPE in the writing thread; the
+ * library's threads block it (the write then fails with EPIPE), and calls
+ * that may write from a caller's thread bracket themselves with these. */
+void ks_sigpipe_block(sigset_t *old);
+void ks_sigpipe_restore(const sigset_t *old);
 
 /* Parse a TLS version name ("1.2", "1.3"); 0 if unknown. */
 int ks_tls_version(const char *name);
