@@ -20,7 +20,7 @@ int us_reject(struct us_verdict *vd, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(vd->reason, sizeof vd->reason, fmt, ap);
 	va_end(ap);
-	return code;
+	return US_REJECTED;
 }
 
 static const json_t *claim(const struct us_check *c, const char *name)

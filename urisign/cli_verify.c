@@ -268,7 +268,7 @@ static int bench_setup(struct bench *b, enum jose_alg alg)
 	claims = json_pack("{s:s,s:I,s:I,s:I,s:i,s:s}", "aud", "dcdn.example", "exp",
 			   (json_int_t)(b->now + 3600), "nbf", (json_int_t)(b->now - 60), "iat",
 			   (json_int_t)b->now, "cdniv", 1, "cdniuc",
-			   "regex:https://dcdn\\.example/video/[^/]+/seg[0-9]+\\.ts");
+			   "regex:https://dcdn\\.example/video/[^/]+/seg[0-9]+\\.ts(\\?.*)?");
 	rc = !claims || jose_key_to_json(b->k, b->k->kty == JOSE_KTY_OCT, &pub) ||
 	     !(set = json_pack("{s:[O]}", "keys", pub)) ||
 	     us_verifier_add_keys(b->v, "ucdn.example", set, err, sizeof err) ||

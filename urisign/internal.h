@@ -41,8 +41,11 @@ struct us_verifier {
 	struct us_regex_cache *re;
 };
 
-/* Claim checks after the signature verified: 0 or a log code with the
- * reason in vd. */
+/* Steps of the verification return 0 to go on, US_REJECTED once the
+ * verdict (code and reason) is set, or a negative CDNI_E* code. */
+#define US_REJECTED 1
+
+/* Claim checks after the signature verified. */
 struct us_check {
 	struct us_verifier *v;
 	const struct us_request *rq;
@@ -51,7 +54,7 @@ struct us_check {
 };
 int us_check_claims(struct us_check *c);
 
-/* Set vd's code and reason; returns code. */
+/* Set vd's code and reason; returns US_REJECTED. */
 int us_reject(struct us_verdict *vd, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -15,7 +15,8 @@
 
 struct slot {
 	uint8_t key[16];
-	long long expires; /* 0: empty */
+	long long expires;  /* 0: empty */
+	unsigned long long seq; /* insertion order: ties on expires evict the oldest */
 };
 
 struct us_replay {
@@ -23,7 +24,7 @@ struct us_replay {
 	struct slot *slots;
 	size_t n, mask;
 	long long default_ttl;
-	unsigned long long evictions, replays;
+	unsigned long long evictions, replays, seq;
 };
 
 int us_replay_new(size_t slots, long long default_ttl, struct us_replay **out)
@@ -75,7 +76,8 @@ static struct slot *bucket_scan(struct slot *b, const uint8_t key[16], long long
 		}
 		if (memcmp(s->key, key, 16) == 0)
 			hit = s;
-		if (!v_free && (!v || s->expires < v->expires))
+		if (!v_free && (!v || s->expires < v->expires ||
+				(s->expires == v->expires && s->seq < v->seq)))
 			v = s;
 	}
 	*victim = v;
@@ -104,6 +106,7 @@ int us_replay_use(struct us_replay *r, const void *key, size_t keylen, long long
 			r->evictions++;
 		memcpy(victim->key, md, 16);
 		victim->expires = expires > now ? expires : now + 1;
+		victim->seq = ++r->seq;
 	}
 	pthread_mutex_unlock(&r->lock);
 	return rc;

@@ -8,10 +8,10 @@
  * token without exp, the time of use plus a default lifetime.
  *
  * Eviction: an entry whose time has passed is free. When all 8 slots of a
- * bucket hold live entries, the one that would expire first is overwritten
- * and counted in evictions; that jti could then be replayed, which §7
+ * bucket hold live entries, the one that would expire first (of those, the
+ * oldest) is overwritten and counted in evictions; that jti could then be replayed, which §7
  * accepts for a bounded list. Size the table above the number of live
- * tokens with jti you expect (memory = 24 bytes per slot). Thread-safe. */
+ * tokens with jti you expect (memory = 32 bytes per slot). Thread-safe. */
 #ifndef CDNI_URISIGN_REPLAY_H
 #define CDNI_URISIGN_REPLAY_H
 

@@ -505,7 +505,7 @@ const struct conf_item us_conf_table[] = {
 		 "file: a JWK set, or an issuer map {\"ISSUER\": {\"keys\": [...]}}"),
 	CONF_STRS("audience", struct us_conf, audience, 0, "identities accepted in aud"),
 	CONF_INT("replay_slots", struct us_conf, replay_slots, 8, 1 << 26, 65536,
-		 "jti replay store size (24 bytes each)"),
+		 "jti replay store size (32 bytes each)"),
 	CONF_BOOL("prefer_uri_token", struct us_conf, prefer_uri_token, false,
 		  "token in the URI and a different one in a cookie: use the URI's (else 500)"),
 	CONF_END
