@@ -107,11 +107,17 @@ def main(argv):
                 for _ in range(int(rest or '1')):
                     recv_frame(conn)
             elif kind == 'halfclose':
-                raw.shutdown(socket.SHUT_WR)
+                conn.shutdown(socket.SHUT_WR)  # TCP FIN, no close_notify
             elif kind == 'eof':
+                # whatever comes (an alert, close_notify), the server must close
+                conn.settimeout(8)
                 try:
-                    print('eof' if conn.recv(1) == b'' else 'open', flush=True)
-                except (ssl.SSLError, OSError, socket.timeout):
+                    while conn.recv(4096):
+                        pass
+                    print('eof', flush=True)
+                except (socket.timeout, TimeoutError):
+                    print('open', flush=True)
+                except (ssl.SSLError, OSError):
                     print('eof', flush=True)
             elif kind == 'sleep':
                 time.sleep(float(rest))
