@@ -105,7 +105,8 @@ static char *splice(const char *uri, size_t at, size_t cut, const char *ins)
 	if (!s)
 		return NULL;
 	memcpy(s, uri, at);
-	memcpy(s + at, ins, il);
+	if (il)
+		memcpy(s + at, ins, il);
 	memcpy(s + at + il, uri + at + cut, n - at - cut + 1);
 	return s;
 }

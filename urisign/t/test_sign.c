@@ -135,6 +135,7 @@ static void test_renewal_rules(void)
 	c = json_pack("{s:i,s:i,s:I,s:s}", "cdnistt", 2, "cdniets", 60, "iat", NOW - 100, "cdniuc",
 		      "regex:https://cdni\\.example/live/.*");
 	us_sign_uri(&s, c, "https://cdni.example/live/a.m3u8?x=1", NULL, US_IN_QUERY, &u, NULL);
+	json_decref(c);
 	verify(v, u, NULL, NULL, NOW, &vd);
 	ok(us_renew(&vd, &r, NOW + 1, NULL, &rn) == 0 && rn.transport == 2,
 	   "cdnistt 2: renewal in the query");
@@ -151,6 +152,7 @@ static void test_renewal_rules(void)
 
 	c = json_pack("{s:i,s:i,s:i}", "cdnistt", 1, "cdniets", 60, "cdnistd", 3);
 	us_sign_uri(&s, c, "https://cdni.example/a/b", NULL, US_IN_QUERY, &u, NULL);
+	json_decref(c);
 	verify(v, u, NULL, NULL, NOW, &vd);
 	is_int(us_renew(&vd, &s, NOW, NULL, &rn), CDNI_EOVERFLOW,
 	       "cdnistd deeper than the path: no token (§2.1.14)");
@@ -158,6 +160,7 @@ static void test_renewal_rules(void)
 	free(u);
 	c = json_pack("{s:i,s:i,s:i}", "cdnistt", 1, "cdniets", 60, "cdnistd", 1);
 	us_sign_uri(&s, c, "https://cdni.example/a/b", NULL, US_IN_QUERY, &u, NULL);
+	json_decref(c);
 	verify(v, u, NULL, NULL, NOW, &vd);
 	ok(us_renew(&vd, &s, NOW, NULL, &rn) == 0 && strstr(rn.set_cookie, "; Path=/a; Secure; HttpOnly"),
 	   "https: the cookie is Secure, Path of one segment");
@@ -166,6 +169,7 @@ static void test_renewal_rules(void)
 	free(u);
 	c = json_pack("{s:i,s:i}", "cdnistt", 0, "cdniets", 60);
 	us_sign_uri(&s, c, "https://cdni.example/a/b", NULL, US_IN_QUERY, &u, NULL);
+	json_decref(c);
 	verify(v, u, NULL, NULL, NOW, &vd);
 	is_int(us_renew(&vd, &s, NOW, NULL, &rn), CDNI_ENOTFOUND, "cdnistt 0: no renewal");
 	us_verdict_clear(&vd);

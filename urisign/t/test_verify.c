@@ -262,8 +262,9 @@ static void confusion(struct us_verifier *v)
 	fake.k = (uint8_t *)text;
 	fake.klen = strlen(text);
 	fake.kid = csp->kid;
-	jose_jws_sign(&fake, JOSE_HS256, NULL,
-		      json_pack("{s:s,s:s}", "iss", "csp", "cdniuc", "regex:.*"), &t);
+	json_t *claims = json_pack("{s:s,s:s}", "iss", "csp", "cdniuc", "regex:.*");
+	jose_jws_sign(&fake, JOSE_HS256, NULL, claims, &t);
+	json_decref(claims);
 	snprintf(buf, sizeof buf, "http://cdni.example/c?URISigningPackage=%s", t);
 	expect(v, buf, NULL, 400, "HS256 token MACed with the issuer's EC public key: 400");
 	free(t);
