@@ -167,7 +167,7 @@ static void test_rsa_sign(void)
 		{ KS_OP_RSA_SIGN_SHA224, "SHA224", 28 }, { KS_OP_RSA_SIGN_SHA256, "SHA256", 32 },
 		{ KS_OP_RSA_SIGN_SHA384, "SHA384", 48 }, { KS_OP_RSA_SIGN_SHA512, "SHA512", 64 },
 	};
-	uint8_t dig[64];
+	uint8_t dig[65];
 	struct answer a;
 
 	RAND_bytes(dig, sizeof dig);
@@ -262,7 +262,7 @@ static int rsa_encrypt(EVP_PKEY *k, const uint8_t *m, size_t mlen, uint8_t *c, s
 
 static void test_decrypt(void)
 {
-	uint8_t pms[48], c[256], c2[256], raw[256];
+	uint8_t pms[48], c[256], c2[256], raw[257];
 	size_t clen = sizeof c;
 	struct answer a, b;
 
