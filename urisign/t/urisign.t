@@ -39,7 +39,8 @@ is "$(field .claims.iss)/$(field .token_location)/$(field .stripped_uri)" "csp/q
 	"verdict names the claims, the carriage and the URI without the token"
 verdict "one second before exp still verifies" 0 200 --jwks "$T/es.jwks" --now $((NOW + 59)) "$SURI"
 verdict "expired at exp: exit 1, 404" 1 404 --jwks "$T/es.jwks" --now $((NOW + 60)) "$SURI"
-BAD=${SURI%?}; [ "${SURI: -1}" = A ] && BAD="${BAD}B" || BAD="${BAD}A"
+i=$((${#SURI} - 10)); c=${SURI:$i:1}; [ "$c" = A ] && c=B || c=A
+BAD="${SURI:0:$i}$c${SURI:$((i + 1))}"
 verdict "tampered signature: exit 1, 400" 1 400 --jwks "$T/es.jwks" --now $NOW "$BAD"
 verdict "another path: exit 1, 411" 1 411 --jwks "$T/es.jwks" --now $NOW "${SURI/a.ts/b.ts}"
 verdict "no token: exit 1, 000" 1 000 --jwks "$T/es.jwks" --now $NOW "$URI"
