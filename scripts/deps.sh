@@ -13,6 +13,7 @@ PACKAGES=(
   nginx-light wrk
   procps iproute2 python3
   jq libxml2-utils
+  trafficserver trafficserver-experimental-plugins
 )
 
 missing=()
