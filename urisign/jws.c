@@ -2,6 +2,7 @@
  * and RFC 8037, bounded JSON, and the ECDSA signature encodings. */
 #include "urisign/jose.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,14 +124,32 @@ int jose_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, size_t n, uint8_t *
 
 /* ---- algorithm details ---- */
 
+/* Digests fetched once (an implicit fetch per use costs as much as hashing
+ * a token); never freed, like OpenSSL's own tables. */
+static EVP_MD *md_cache[3];
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_fetch(void)
+{
+	md_cache[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
+	md_cache[1] = EVP_MD_fetch(NULL, "SHA384", NULL);
+	md_cache[2] = EVP_MD_fetch(NULL, "SHA512", NULL);
+}
+
 static const EVP_MD *alg_md(enum jose_alg a)
 {
+	int i;
+
 	switch (a) {
-	case JOSE_ES256: case JOSE_RS256: case JOSE_PS256: case JOSE_HS256: return EVP_sha256();
-	case JOSE_ES384: case JOSE_RS384: case JOSE_PS384: case JOSE_HS384: return EVP_sha384();
-	case JOSE_ES512: case JOSE_RS512: case JOSE_PS512: case JOSE_HS512: return EVP_sha512();
+	case JOSE_ES256: case JOSE_RS256: case JOSE_PS256: case JOSE_HS256: i = 0; break;
+	case JOSE_ES384: case JOSE_RS384: case JOSE_PS384: case JOSE_HS384: i = 1; break;
+	case JOSE_ES512: case JOSE_RS512: case JOSE_PS512: case JOSE_HS512: i = 2; break;
 	default: return NULL;
 	}
+	pthread_once(&md_once, md_fetch);
+	if (md_cache[i])
+		return md_cache[i];
+	return i == 0 ? EVP_sha256() : i == 1 ? EVP_sha384() : EVP_sha512();
 }
 
 static size_t ec_n(enum jose_alg a)

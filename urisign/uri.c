@@ -20,14 +20,21 @@ const char *us_where_name(enum us_where w)
 	return w <= US_IN_COOKIE ? n[w] : "none";
 }
 
+/* RFC 3986 §2.2 character classes: 1 gen-delims, 2 sub-delims. */
+static const unsigned char delim[256] = {
+	[':'] = 1, ['/'] = 1, ['?'] = 1, ['#'] = 1, ['['] = 1, [']'] = 1, ['@'] = 1,
+	['!'] = 2, ['$'] = 2, ['&'] = 2, ['\''] = 2, ['('] = 2, [')'] = 2, ['*'] = 2,
+	['+'] = 2, [','] = 2, [';'] = 2, ['='] = 2,
+};
+
 static bool is_reserved(char c)
 {
-	return c && strchr(":/?#[]@!$&'()*+,;=", c) != NULL;
+	return delim[(unsigned char)c] != 0;
 }
 
 static bool is_sub_delim(char c)
 {
-	return c && strchr("!$&'()*+,;=", c) != NULL;
+	return delim[(unsigned char)c] == 2;
 }
 
 static bool is_unreserved(unsigned char c)
@@ -111,19 +118,24 @@ static char *splice(const char *uri, size_t at, size_t cut, const char *ins)
 	return s;
 }
 
-int us_uri_strip(const char *uri, const char *attr, char **out)
+int us_uri_remove(const char *uri, const struct us_pkg *pkg, char **out)
 {
-	struct us_pkg pk;
-	int rc = us_uri_find(uri, attr, &pk);
-	char *s;
+	char *s = pkg ? splice(uri, pkg->cut, pkg->cut_len, NULL) : strdup(uri);
 
-	if (rc && rc != CDNI_ENOTFOUND)
-		return rc;
-	s = rc ? strdup(uri) : splice(uri, pk.cut, pk.cut_len, NULL);
 	if (!s)
 		return CDNI_ENOMEM;
 	*out = s;
 	return 0;
+}
+
+int us_uri_strip(const char *uri, const char *attr, char **out)
+{
+	struct us_pkg pk;
+	int rc = us_uri_find(uri, attr, &pk);
+
+	if (rc && rc != CDNI_ENOTFOUND)
+		return rc;
+	return us_uri_remove(uri, rc ? NULL : &pk, out);
 }
 
 int us_uri_replace_token(const char *uri, const struct us_pkg *pkg, const char *token, char **out)

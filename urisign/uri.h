@@ -44,6 +44,8 @@ struct us_pkg {
  * attribute occurs more than once (RFC 9246 §2 leaves that undefined: it is
  * refused). */
 int us_uri_find(const char *uri, const char *attr, struct us_pkg *out);
+/* uri without the package found at pkg (a copy when pkg is NULL). */
+int us_uri_remove(const char *uri, const struct us_pkg *pkg, char **out);
 /* uri without the package (a copy when there is none). CDNI_EEXIST as above. */
 int us_uri_strip(const char *uri, const char *attr, char **out);
 /* Normalize an absolute URI. CDNI_EPARSE when malformed. */

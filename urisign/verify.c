@@ -293,6 +293,7 @@ struct vstate {
 	const struct us_request *rq;
 	struct us_verdict *vd;
 	struct us_pkg pkg;
+	bool pkg_found;
 	struct jose_jws jws;
 };
 
@@ -305,6 +306,7 @@ static int locate(struct vstate *s)
 	int cr = s->rq->cookie ? us_cookie_find(s->rq->cookie, s->v->attr, &cv, &cl)
 			       : CDNI_ENOTFOUND;
 
+	s->pkg_found = ur == 0;
 	if (ur == CDNI_EEXIST)
 		return us_reject(s->vd, US_CODE_MALFORMED_URI,
 				 "%s occurs more than once in the URI", s->v->attr);
@@ -329,11 +331,10 @@ static int locate(struct vstate *s)
 
 static int normalize(struct vstate *s)
 {
-	int rc = us_uri_strip(s->rq->uri, s->v->attr, &s->vd->stripped_uri);
+	int rc = us_uri_remove(s->rq->uri, s->pkg_found ? &s->pkg : NULL, &s->vd->stripped_uri);
 
 	if (rc)
-		return rc == CDNI_ENOMEM ? rc : us_reject(s->vd, US_CODE_MALFORMED_URI,
-							  "cannot remove the token from the URI");
+		return rc;
 	rc = us_uri_normalize(s->vd->stripped_uri, &s->vd->normalized_uri);
 	if (rc)
 		return rc == CDNI_ENOMEM ? rc : us_reject(s->vd, US_CODE_MALFORMED_URI,
