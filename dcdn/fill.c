@@ -65,16 +65,15 @@ static void run_job(struct fillpool *p, struct fill_job *j)
 
 	j->deadline_us = now_us() + p->conf.timeout_ms * 1000LL;
 	rc = upstream_fetch(&r, &cb, err, sizeof err);
-	if (rc == 0)
-		rc = cache_obj_finish(j->o, now_us());
-	else
-		cache_obj_fail(j->o, rc);
-	if (rc == CDNI_EPARSE)
+	if (rc == 0 && (rc = cache_obj_finish(j->o, now_us())) != 0)
 		snprintf(err, sizeof err, "body shorter than Content-Length");
+	/* log before failing the object: its waiters answer as soon as it fails */
 	if (rc && rc != CDNI_ECLOSED)
 		log_warn("fill", "%s: %s (%s)", j->url, cdni_strerror(rc), err);
 	else
 		log_debug("fill", "%s: %s", j->url, rc ? "abandoned" : "done");
+	if (rc)
+		cache_obj_fail(j->o, rc);
 }
 
 static void unlink_job(struct fill_job **head, struct fill_job *j)
