@@ -84,7 +84,7 @@ bool cache_hdr_hop_by_hop(const char *name)
 	static const char *const hop[] = {
 		"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
 		"Transfer-Encoding", "Upgrade", "Proxy-Authenticate", "Proxy-Authorization",
-		"Content-Length", "Date", "Age", NULL
+		"Content-Length", "Date", "Age", "X-Cache", NULL
 	};
 
 	for (size_t i = 0; hop[i]; i++)

@@ -72,7 +72,7 @@ void cache_freshness(int status, const struct cache_hdr *h, size_t n, long long 
 const char *cache_hdr_get(const struct cache_hdr *h, size_t n, const char *name);
 
 /* True for headers a proxy never forwards (RFC 9110 §7.6.1) and for those the
- * cache sets itself (Content-Length, Date, Age). */
+ * cache sets itself (Content-Length, Date, Age, X-Cache). */
 bool cache_hdr_hop_by_hop(const char *name);
 
 /* ---- the store ---- */

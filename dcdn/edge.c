@@ -1,6 +1,5 @@
 #include "dcdn/edge.h"
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +30,6 @@ struct edge {
 	bool blocking; /* a thread per connection: wait by blocking, not suspending */
 	long long wait_us; /* longest a blocked thread waits for a fill to move */
 	struct httpd *hs;
-	size_t nhs;
 	struct req_hook hooks[EDGE_MAX_HOOKS];
 	size_t nhooks;
 };
@@ -468,6 +466,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
 	cx->cache = NULL;
 	cx->note = NULL;
 	cx->ri.method = NULL;
+	cx->ri.head = false;
 	buf_reset(&cx->upstream);
 	return cx;
 }

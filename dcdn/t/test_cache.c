@@ -70,7 +70,8 @@ static void header_rules(void)
 {
 	ok(cache_hdr_hop_by_hop("transfer-encoding") && cache_hdr_hop_by_hop("Connection") &&
 	   cache_hdr_hop_by_hop("Keep-Alive") && cache_hdr_hop_by_hop("Content-Length") &&
-	   cache_hdr_hop_by_hop("Age"), "hop-by-hop and cache-owned headers recognised");
+	   cache_hdr_hop_by_hop("Age") && cache_hdr_hop_by_hop("x-cache"),
+	   "hop-by-hop and cache-owned headers recognised");
 	ok(!cache_hdr_hop_by_hop("ETag") && !cache_hdr_hop_by_hop("Content-Type") &&
 	   !cache_hdr_hop_by_hop("Cache-Control"), "end-to-end headers pass");
 }
