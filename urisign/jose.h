@@ -138,7 +138,9 @@ int jose_jws_sign_raw(const struct jose_key *key, enum jose_alg alg, const char 
 
 /* JWE compact, "alg":"dir". encrypt: enc JOSE_ALG_UNKNOWN picks by key
  * length (16: A128GCM, 24: A192GCM, 32: A256GCM). decrypt: the key is taken
- * from keys by the header's kid, else every fitting oct key is tried. */
+ * from keys by the header's kid, else every fitting oct key is tried;
+ * CDNI_EPARSE for a malformed JWE, CDNI_ENOTFOUND when no key fits,
+ * CDNI_EDENIED when the fitting keys fail authentication. */
 int jose_jwe_encrypt(const struct jose_key *key, enum jose_alg enc, const void *pt, size_t n,
 		     char **out);
 int jose_jwe_decrypt(const char *jwe, size_t len, const struct jose_keyset *keys,
