@@ -1,9 +1,12 @@
 /* verify.c, claims.c, container.c: RFC 9246 Appendix A, and every reject
  * rule with its §6.4 log code. */
+#include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/conf.h"
 #include "common/err.h"
 #include "common/tap.h"
 #include "urisign/b64.h"
@@ -507,6 +510,87 @@ static void load_errors(void)
 	is_str(us_code_text(0), "000", "code 000 text");
 }
 
+static void config_table(void)
+{
+	char path[] = "/tmp/urisign-keys-XXXXXX", err[256] = "", *text;
+	struct us_conf c = { 0 }, bad = { 0 };
+	struct us_verifier *v = NULL;
+	json_t *pub = NULL, *set;
+	int fd = mkstemp(path);
+
+	jose_key_to_json(csp, false, &pub);
+	set = json_pack("{s:{s:[o]}}", "csp", "keys", pub);
+	text = json_dumps(set, 0);
+	ok(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text), "key file written");
+	close(fd);
+	char conf[512];
+	snprintf(conf, sizeof conf, "{\"keys\":\"%s\",\"audience\":[\"dcdn\"],\"issuers\":[\"csp\"],"
+		 "\"replay_slots\":1024}", path);
+	ok(conf_load_string(us_conf_table, &c, conf, "t.json", err, sizeof err) == 0,
+	   "the UriSigning config table loads: %s", err);
+	ok(c.enforce && strcmp(c.package_attribute, "URISigningPackage") == 0, "defaults: enforce, attribute");
+	ok(us_verifier_from_conf(&c, &v, err, sizeof err) == 0, "a verifier from the config");
+	char *u = sign_csp(json_pack("{s:s}", "aud", "dcdn"), "http://cdni.example/conf");
+	expect(v, u, NULL, 200, "it verifies with the configured keys and audience");
+	free(u);
+	is_int(conf_load_string(us_conf_table, &bad, "{\"enforse\":true}", "t.json", err, sizeof err),
+	       CDNI_ECONFIG, "a misspelt key is refused");
+	ok(strstr(err, "enforse") != NULL, "...naming it: %s", err);
+	us_verifier_free(v);
+	conf_free(us_conf_table, &c);
+	conf_free(us_conf_table, &bad);
+	unlink(path);
+	free(text);
+	json_decref(set);
+}
+
+struct thr {
+	struct us_verifier *v;
+	const char *uri;
+	int accepted;
+};
+
+static void *thr_run(void *arg)
+{
+	struct thr *t = arg;
+
+	for (int i = 0; i < 40; i++) {
+		struct us_request rq = { .uri = t->uri, .now = NOW };
+		struct us_verdict vd;
+		if (us_verify(t->v, &rq, &vd) == 0 && vd.accept)
+			t->accepted++;
+		us_verdict_clear(&vd);
+	}
+	return NULL;
+}
+
+/* Four threads share a verifier: the regex cache and the jti store hold. */
+static void threads(void)
+{
+	struct us_verifier *v = verifier(NULL);
+	char *plain = sign_csp(json_pack("{s:s}", "cdniuc", "regex:http://cdni\\.example/t/[0-9]+"),
+			       "http://cdni.example/t/1");
+	char *once = sign_csp(json_pack("{s:s,s:I}", "jti", "shared", "exp", NOW + 60),
+			      "http://cdni.example/t/2");
+	struct thr t[8];
+	pthread_t id[8];
+	int sum_plain = 0, sum_once = 0;
+
+	for (int i = 0; i < 8; i++) {
+		t[i] = (struct thr){ .v = v, .uri = i < 4 ? plain : once };
+		pthread_create(&id[i], NULL, thr_run, &t[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(id[i], NULL);
+		*(i < 4 ? &sum_plain : &sum_once) += t[i].accepted;
+	}
+	is_int(sum_plain, 160, "4 threads x 40 verifications with a shared regex all accepted");
+	is_int(sum_once, 1, "4 threads x 40 uses of one jti: exactly one accepted");
+	free(plain);
+	free(once);
+	us_verifier_free(v);
+}
+
 int main(void)
 {
 	struct us_verifier *v;
@@ -530,6 +614,8 @@ int main(void)
 	container_rules(v);
 	jti_rules();
 	load_errors();
+	config_table();
+	threads();
 	us_verifier_free(v);
 	jose_key_free(csp);
 	jose_key_free(ucdn);
