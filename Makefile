@@ -85,7 +85,7 @@ all: $(ALL_LIBS) $(ALL_BINS) $(ALL_UNITS)
 pki: $(PKI)
 
 # System tests are executable TAP scripts: FOLDER/t/*.t (and t/*.t).
-SYSTESTS := $(sort $(wildcard */t/*.t))
+SYSTESTS := $(sort $(filter-out build/%,$(wildcard */t/*.t)))
 export CDNI_BUILD := $(abspath $(BUILD))
 export CDNI_BIN   := $(abspath $(BIN))
 export CDNI_PKI   := $(abspath $(BUILD)/pki)

@@ -19,6 +19,7 @@ CONNS=${BENCH_CONNS:-50}
 THREADS=${BENCH_THREADS:-2}
 OUT="$CDNI_BUILD/bench"
 mkdir -p "$OUT" "$T/www/v"
+chmod 755 "$T" # nginx workers drop to an unprivileged user when run as root
 command -v wrk >/dev/null || { echo "bench: wrk is missing (make deps)"; exit 1; }
 command -v nginx >/dev/null || NGINX=/usr/sbin/nginx
 NGINX=${NGINX:-nginx}

@@ -87,11 +87,7 @@ int daemon_wait_signal(void)
 
 void daemon_ready(const char *listeners)
 {
-	int saved = log_threshold;
-
-	log_threshold = LOG_INFO > saved ? LOG_INFO : saved;
-	log_msg(LOG_INFO, NULL, "ready %s", listeners);
-	log_threshold = saved;
+	log_always(LOG_INFO, NULL, "ready %s", listeners);
 }
 
 int file_read_all(const char *path, size_t max, char **out, size_t *len)

@@ -46,13 +46,14 @@ static void timestamp(char *buf, size_t len)
 		 (int)(tv.tv_usec / 1000));
 }
 
-void log_vmsg(int level, const char *ctx, const char *fmt, va_list ap)
+static void emit(int level, const char *ctx, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void emit(int level, const char *ctx, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	char ts[40], msg[2048];
 
-	if (level > log_threshold)
-		return;
 	if (level < LOG_ERR)
 		level = LOG_ERR;
 	if (level > LOG_DEBUG)
@@ -71,6 +72,21 @@ void log_vmsg(int level, const char *ctx, const char *fmt, va_list ap)
 	fflush(stderr);
 	pthread_mutex_unlock(&log_lock);
 	errno = saved;
+}
+
+void log_vmsg(int level, const char *ctx, const char *fmt, va_list ap)
+{
+	if (level <= log_threshold)
+		emit(level, ctx, fmt, ap);
+}
+
+void log_always(int level, const char *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(level, ctx, fmt, ap);
+	va_end(ap);
 }
 
 void log_msg(int level, const char *ctx, const char *fmt, ...)

@@ -22,6 +22,10 @@ void log_msg(int level, const char *ctx, const char *fmt, ...)
 void log_vmsg(int level, const char *ctx, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 
+/* Log whatever the threshold (the readiness line, which runners wait for). */
+void log_always(int level, const char *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #define LOG_AT(lvl, ctx, ...) \
 	do { if ((lvl) <= log_threshold) log_msg((lvl), (ctx), __VA_ARGS__); } while (0)
 #define log_err(ctx, ...)   LOG_AT(LOG_ERR, ctx, __VA_ARGS__)

@@ -37,8 +37,8 @@ const struct conf_item dcdn_conf_table[] = {
 		 "client connections at once per listener; 0: libmicrohttpd's default"),
 	CONF_INT("timeout", struct dcdn_conf, timeout, 1, 3600, 30,
 		 "seconds a client connection may stay idle"),
-	CONF_STR("access_log", struct dcdn_conf, access_log, NULL, 0,
-		 "access log file (one JSON object per request), \"-\" for stdout; none if absent"),
+	CONF_STR("access_log", struct dcdn_conf, access_log, "-", 0,
+		 "access log file (one JSON object per request); \"-\": stdout; \"off\": none"),
 	CONF_END
 };
 
