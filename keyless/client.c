@@ -69,6 +69,7 @@ struct creq {
 	void *arg;
 	uint32_t id;
 	int tries;
+	int last_server; /* where it was last sent (a retry goes elsewhere if it can) */
 	int is_ping;
 };
 
@@ -349,6 +350,7 @@ static void conn_send(struct cconn *cn, struct creq *r, long long now)
 	cn->inflight++;
 	r->id = id;
 	r->tries++;
+	r->last_server = cn->server;
 	r->sent_us = now;
 	r->frame[4] = (uint8_t)(id >> 24);
 	r->frame[5] = (uint8_t)(id >> 16);
@@ -438,15 +440,19 @@ static void conn_event(struct cconn *cn, uint32_t ev, long long now)
 
 /* ---- scheduling ---- */
 
-/* The connection a new request goes to: the least loaded ready connection of
- * the first server that has one; NULL when that server is saturated or none
- * is up. *none_up is set when no connection at all is ready. */
-static struct cconn *pick_conn(struct ks_client *cl, int *none_up)
+/* The connection a request goes to: the least loaded ready connection of
+ * the first server that is not known to be down (a retry skips the server it
+ * failed on, when there is another); NULL when that server is saturated or
+ * still connecting (the request waits). *none_up is set when no connection
+ * at all is ready. */
+static struct cconn *pick_conn(struct ks_client *cl, const struct creq *r, int *none_up)
 {
 	*none_up = 1;
 	for (size_t s = 0; s < cl->nsrv; s++) {
 		struct cconn *best = NULL;
 		int any = 0;
+		if (r->tries && (size_t)r->last_server == s && cl->nsrv > 1)
+			continue;
 		for (size_t i = 0; i < cl->nconns; i++) {
 			struct cconn *cn = &cl->conns[i];
 			if ((size_t)cn->server != s || cn->state != C_READY)
@@ -459,6 +465,8 @@ static struct cconn *pick_conn(struct ks_client *cl, int *none_up)
 			*none_up = 0;
 			return best;
 		}
+		if (!cl->srv[s].down)
+			return NULL; /* not up yet, not failed either: wait for it */
 	}
 	return NULL;
 }
@@ -477,7 +485,7 @@ static void dispatch_waiting(struct ks_client *cl, long long now)
 	struct cconn *cn;
 
 	while (cl->wait.head) {
-		cn = pick_conn(cl, &none_up);
+		cn = pick_conn(cl, cl->wait.head, &none_up);
 		if (!cn) {
 			if (none_up && all_down(cl))
 				while (cl->wait.head)

@@ -2,6 +2,7 @@
 #include "keyless/core.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 struct ks_core {
 	pthread_mutex_t lock; /* guards keys (the pointer, not the store) */
 	struct ks_keystore *keys;
+	atomic_ulong gen;     /* bumped when keys changes */
 	struct ks_policy_hook policy;
 	int forward;
 };
@@ -29,7 +31,7 @@ struct ks_core *ks_core_new(const struct ks_policy_hook *policy, int forward)
 
 	if (!c)
 		return NULL;
-	pthread_mutex_init(&c->lock, NULL);
+	ks_mutex_init(&c->lock);
 	if (policy)
 		c->policy = *policy;
 	else
@@ -54,8 +56,29 @@ void ks_core_set_keys(struct ks_core *core, struct ks_keystore *ks)
 	pthread_mutex_lock(&core->lock);
 	old = core->keys;
 	core->keys = ks;
+	atomic_fetch_add(&core->gen, 1);
 	pthread_mutex_unlock(&core->lock);
 	ks_keystore_unref(old);
+}
+
+struct ks_keystore *ks_keycache_get(struct ks_core *core, struct ks_keycache *kc)
+{
+	unsigned long gen = atomic_load(&core->gen);
+
+	if (kc->ks && kc->gen == gen)
+		return kc->ks;
+	ks_keystore_unref(kc->ks);
+	pthread_mutex_lock(&core->lock);
+	kc->ks = ks_keystore_ref(core->keys);
+	kc->gen = atomic_load(&core->gen);
+	pthread_mutex_unlock(&core->lock);
+	return kc->ks;
+}
+
+void ks_keycache_drop(struct ks_keycache *kc)
+{
+	ks_keystore_unref(kc->ks);
+	kc->ks = NULL;
 }
 
 struct ks_keystore *ks_core_keys(struct ks_core *core)
@@ -173,8 +196,8 @@ static int keyed_op(struct ks_core *core, const struct ks_keystore *ks,
 	return rc;
 }
 
-static int dispatch(struct ks_core *core, const struct ks_peer *peer, struct buf *out,
-		    struct ks_result *res)
+static int dispatch(struct ks_core *core, struct ks_keycache *kc, const struct ks_peer *peer,
+		    struct buf *out, struct ks_result *res)
 {
 	const struct ks_opinfo *oi = ks_opinfo(res->opcode);
 	struct ks_keystore *ks;
@@ -192,6 +215,8 @@ static int dispatch(struct ks_core *core, const struct ks_peer *peer, struct buf
 	default:
 		break;
 	}
+	if (kc)
+		return keyed_op(core, ks_keycache_get(core, kc), peer, oi, out, res);
 	ks = ks_core_keys(core);
 	rc = keyed_op(core, ks, peer, oi, out, res);
 	ks_keystore_unref(ks);
@@ -201,13 +226,19 @@ static int dispatch(struct ks_core *core, const struct ks_peer *peer, struct buf
 int ks_core_handle(struct ks_core *core, const struct ks_peer *peer, const uint8_t *frame,
 		   size_t len, struct buf *out, struct ks_result *res)
 {
+	return ks_core_handle_kc(core, NULL, peer, frame, len, out, res);
+}
+
+int ks_core_handle_kc(struct ks_core *core, struct ks_keycache *kc, const struct ks_peer *peer,
+		      const uint8_t *frame, size_t len, struct buf *out, struct ks_result *res)
+{
 	size_t mark = out->len;
 	int rc;
 
 	memset(res, 0, sizeof *res);
 	rc = parse_request(frame, len, res);
 	if (!rc)
-		rc = dispatch(core, peer, out, res);
+		rc = dispatch(core, kc, peer, out, res);
 	if (out->err)
 		return CDNI_ENOMEM;
 	res->err = rc;

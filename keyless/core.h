@@ -46,11 +46,25 @@ void ks_core_set_keys(struct ks_core *core, struct ks_keystore *ks);
 /* The current store, referenced (release with ks_keystore_unref). */
 struct ks_keystore *ks_core_keys(struct ks_core *core);
 
+/* A caller's (one thread's) cached reference to the current key store, so
+ * that requests do not contend on the core's lock. Zero-initialise; release
+ * with ks_keycache_drop(). */
+struct ks_keycache {
+	struct ks_keystore *ks;
+	unsigned long gen;
+};
+/* Refresh the cache if the store changed since; returns the store. */
+struct ks_keystore *ks_keycache_get(struct ks_core *core, struct ks_keycache *kc);
+void ks_keycache_drop(struct ks_keycache *kc);
+
 /* Handle one frame (exactly header + body). On return 0, either a response
  * frame was appended to out or res->forward is set. A negative return means
  * nothing could be answered (out of memory). frame must outlive res->msg. */
 int ks_core_handle(struct ks_core *core, const struct ks_peer *peer, const uint8_t *frame,
 		   size_t len, struct buf *out, struct ks_result *res);
+/* The same with a per-thread key-store cache (kc may be NULL). */
+int ks_core_handle_kc(struct ks_core *core, struct ks_keycache *kc, const struct ks_peer *peer,
+		      const uint8_t *frame, size_t len, struct buf *out, struct ks_result *res);
 
 /* Append an error response (for the caller's own failures, e.g. upstream). */
 int ks_core_write_error(struct buf *out, uint32_t id, int err);

@@ -12,6 +12,7 @@
  * error code, no length pattern, no timing branch on it. What stays
  * public is what anybody can compute without the key: a ciphertext of the
  * wrong size or not below the modulus is a format or crypto error. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -34,31 +35,118 @@ static const EVP_MD *hash_md(enum ks_hash h)
 	}
 }
 
-/* Sign a digest: RSA PKCS#1 v1.5 (pad = RSA_PKCS1_PADDING; md NULL for the
- * bare MD5SHA1 concatenation), RSA-PSS, or ECDSA (pad 0, md NULL). */
-static int sign_digest(EVP_PKEY *pkey, int pad, const EVP_MD *md, const uint8_t *in,
-		       size_t inlen, uint8_t *out, size_t *outlen)
+/* Prepared contexts: EVP_PKEY_CTX setup (method fetch, parameters) costs
+ * about as much as an ECDSA signature, so each key keeps the contexts it has
+ * made, one list per opcode, and requests borrow them. */
+struct ks_ctx_node {
+	struct ks_ctx_node *next;
+	uint8_t op;
+	EVP_PKEY_CTX *ctx;
+};
+
+static struct ks_ctx_node *pool_take(const struct ks_key *k, uint8_t op)
+{
+	struct ks_key *key = (struct ks_key *)(uintptr_t)k; /* the pool is mutable state */
+	struct ks_ctx_node **pp, *n = NULL;
+
+	pthread_mutex_lock(&key->pool_lock);
+	for (pp = &key->pool; *pp; pp = &(*pp)->next)
+		if ((*pp)->op == op) {
+			n = *pp;
+			*pp = n->next;
+			break;
+		}
+	pthread_mutex_unlock(&key->pool_lock);
+	return n;
+}
+
+static void pool_give(const struct ks_key *k, struct ks_ctx_node *n)
+{
+	struct ks_key *key = (struct ks_key *)(uintptr_t)k;
+
+	pthread_mutex_lock(&key->pool_lock);
+	n->next = key->pool;
+	key->pool = n;
+	pthread_mutex_unlock(&key->pool_lock);
+}
+
+void ks_key_pool_free(struct ks_key *key)
+{
+	struct ks_ctx_node *n;
+
+	while ((n = key->pool)) {
+		key->pool = n->next;
+		EVP_PKEY_CTX_free(n->ctx);
+		free(n);
+	}
+}
+
+/* A context for signing: RSA PKCS#1 v1.5 (pad = RSA_PKCS1_PADDING; md NULL
+ * for the bare MD5SHA1 concatenation), RSA-PSS, or ECDSA (pad 0, md NULL). */
+static EVP_PKEY_CTX *sign_ctx(EVP_PKEY *pkey, int pad, const EVP_MD *md)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	size_t len = KS_RESULT_MAX;
-	int rc = CDNI_ETLS;
 
 	if (!ctx || EVP_PKEY_sign_init(ctx) != 1)
-		goto out;
+		goto fail;
 	if (pad && EVP_PKEY_CTX_set_rsa_padding(ctx, pad) != 1)
-		goto out;
+		goto fail;
 	if (md && EVP_PKEY_CTX_set_signature_md(ctx, md) != 1)
-		goto out;
+		goto fail;
 	if (pad == RSA_PKCS1_PSS_PADDING &&
 	    (EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
 	     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1))
-		goto out;
-	if (EVP_PKEY_sign(ctx, out, &len, in, inlen) == 1) {
+		goto fail;
+	return ctx;
+fail:
+	EVP_PKEY_CTX_free(ctx);
+	return NULL;
+}
+
+static EVP_PKEY_CTX *raw_decrypt_ctx(EVP_PKEY *pkey)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+
+	if (ctx && EVP_PKEY_decrypt_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1)
+		return ctx;
+	EVP_PKEY_CTX_free(ctx);
+	return NULL;
+}
+
+/* Borrow (or make) the context for op. */
+static struct ks_ctx_node *ctx_get(const struct ks_key *k, uint8_t op, int pad,
+				   const EVP_MD *md)
+{
+	struct ks_ctx_node *n = pool_take(k, op);
+
+	if (n)
+		return n;
+	if (!(n = calloc(1, sizeof *n)))
+		return NULL;
+	n->op = op;
+	n->ctx = op == KS_OP_RSA_DECRYPT_RAW ? raw_decrypt_ctx(k->pkey) : sign_ctx(k->pkey, pad, md);
+	if (!n->ctx) {
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+static int sign_digest(const struct ks_key *k, uint8_t op, int pad, const EVP_MD *md,
+		       const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
+{
+	struct ks_ctx_node *n = ctx_get(k, op, pad, md);
+	size_t len = KS_RESULT_MAX;
+	int rc = CDNI_ETLS;
+
+	if (!n)
+		return CDNI_ETLS;
+	if (EVP_PKEY_sign(n->ctx, out, &len, in, inlen) == 1) {
 		*outlen = len;
 		rc = 0;
 	}
-out:
-	EVP_PKEY_CTX_free(ctx);
+	pool_give(k, n);
 	return rc;
 }
 
@@ -91,16 +179,15 @@ static int pad_ciphertext(const struct ks_key *k, const uint8_t *in, size_t inle
 /* m = c^d mod n into em (modlen bytes); c is modlen bytes. */
 static int rsa_raw(const struct ks_key *k, const uint8_t *c, uint8_t *em)
 {
-	EVP_PKEY_CTX *ctx;
+	struct ks_ctx_node *n = ctx_get(k, KS_OP_RSA_DECRYPT_RAW, 0, NULL);
 	size_t len = k->modlen;
 	int rc = CDNI_ETLS;
 
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
-	if (ctx && EVP_PKEY_decrypt_init(ctx) == 1 &&
-	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1 &&
-	    EVP_PKEY_decrypt(ctx, em, &len, c, k->modlen) == 1 && len == k->modlen)
+	if (!n)
+		return CDNI_ETLS;
+	if (EVP_PKEY_decrypt(n->ctx, em, &len, c, k->modlen) == 1 && len == k->modlen)
 		rc = 0;
-	EVP_PKEY_CTX_free(ctx);
+	pool_give(k, n);
 	return rc;
 }
 
@@ -243,7 +330,7 @@ static int op_rsa(const struct ks_key *key, const struct ks_opinfo *oi, const ui
 	default:
 		if (inlen != ks_hash_len(oi->hash))
 			return CDNI_EINVAL;
-		return sign_digest(key->pkey, pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING,
+		return sign_digest(key, oi->op, pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING,
 				   hash_md(oi->hash), in, inlen, out, outlen);
 	}
 }
@@ -262,7 +349,7 @@ int ks_key_op(const struct ks_key *key, const struct ks_opinfo *oi, const uint8_
 			return CDNI_ETLS;
 		if (inlen != ks_hash_len(oi->hash))
 			return CDNI_EINVAL;
-		return sign_digest(key->pkey, 0, NULL, in, inlen, out, outlen);
+		return sign_digest(key, oi->op, 0, NULL, in, inlen, out, outlen);
 	case KS_KIND_ED25519:
 		if (key->type != KS_KEY_ED25519)
 			return CDNI_ETLS;

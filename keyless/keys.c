@@ -44,6 +44,8 @@ static void key_free(struct ks_key *k)
 {
 	if (!k)
 		return;
+	ks_key_pool_free(k);
+	pthread_mutex_destroy(&k->pool_lock);
 	EVP_PKEY_free(k->pkey);
 	free(k->name);
 	OPENSSL_cleanse(k, sizeof *k);
@@ -247,7 +249,10 @@ int ks_keystore_add(struct ks_keystore *ks, EVP_PKEY *pkey, const char *name)
 	struct ks_key *k = calloc(1, sizeof *k);
 	int rc = CDNI_ENOMEM;
 
-	if (!k || !(k->name = strdup(name ? name : "")))
+	if (!k)
+		return CDNI_ENOMEM;
+	ks_mutex_init(&k->pool_lock);
+	if (!(k->name = strdup(name ? name : "")))
 		goto fail;
 	k->pkey = pkey;
 	k->bits = EVP_PKEY_get_bits(pkey);
@@ -267,8 +272,7 @@ int ks_keystore_add(struct ks_keystore *ks, EVP_PKEY *pkey, const char *name)
 		index_put(ks->by_digest, ks->slots, k->digest, (uint32_t)ks->n);
 	return 0;
 fail:
-	if (k)
-		k->pkey = NULL; /* the caller keeps its reference on failure */
+	k->pkey = NULL; /* the caller keeps its reference on failure */
 	key_free(k);
 	return rc;
 }

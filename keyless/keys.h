@@ -14,6 +14,7 @@
 #ifndef CDNI_KEYLESS_KEYS_H
 #define CDNI_KEYLESS_KEYS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +33,24 @@ struct ks_key {
 	uint8_t digest[KS_DIGEST_LEN]; /* RSA only */
 	size_t modlen;              /* RSA modulus bytes */
 	uint8_t ir_secret[32];      /* RSA: SHA-256 of d, for implicit rejection */
+	/* prepared operation contexts, reused across requests (keyops.c) */
+	pthread_mutex_t pool_lock;
+	struct ks_ctx_node *pool;
 };
+
+/* A mutex for short critical sections: it spins a little before sleeping. */
+static inline void ks_mutex_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+/* Free a key's prepared contexts (keys.c calls it when the key goes). */
+void ks_key_pool_free(struct ks_key *key);
 
 struct ks_keystore;
 

@@ -128,25 +128,55 @@ void ks_hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* A JSON string literal of s (escaping quotes, backslashes and controls). */
+/* A JSON string literal of s: safe runs are copied whole; quotes,
+ * backslashes and control bytes are escaped. */
 static void json_str(struct buf *out, const char *s)
 {
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
 	buf_putc(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_printf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			buf_printf(out, "\\u%04x", *p);
-		else
-			buf_putc(out, (char)*p);
+	for (const char *p = s;; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7f)
+			continue;
+		buf_append(out, run, (size_t)(p - run));
+		if (!ch)
+			break;
+		if (ch == '"' || ch == '\\') {
+			char e[2] = { '\\', (char)ch };
+			buf_append(out, e, 2);
+		} else {
+			char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+			buf_append(out, e, 6);
+		}
+		run = p + 1;
 	}
 	buf_putc(out, '"');
 }
 
+/* ,"key":"value" */
 static void field(struct buf *out, const char *key, const char *val)
 {
-	buf_printf(out, ",\"%s\":", key);
+	buf_puts(out, ",\"");
+	buf_puts(out, key);
+	buf_puts(out, "\":");
 	json_str(out, val);
+}
+
+/* ,"key":N (decimal, no printf) */
+static void field_num(struct buf *out, const char *key, unsigned long long v)
+{
+	char d[24];
+	size_t i = sizeof d;
+
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10));
+	buf_puts(out, ",\"");
+	buf_puts(out, key);
+	buf_puts(out, "\":");
+	buf_append(out, d + i, sizeof d - i);
 }
 
 void ks_audit_line(struct buf *out, const char *ts, const struct ks_peer *peer,
@@ -159,11 +189,15 @@ void ks_audit_line(struct buf *out, const char *ts, const struct ks_peer *peer,
 	field(out, "prog", log_program());
 	field(out, "peer", peer->addr);
 	field(out, "client", peer->cn);
-	buf_printf(out, ",\"id\":%u", res->id);
-	if (ks_opinfo(res->opcode)->kind == KS_KIND_UNKNOWN)
-		buf_printf(out, ",\"op\":\"0x%02x\"", res->opcode);
-	else
+	field_num(out, "id", res->id);
+	if (ks_opinfo(res->opcode)->kind == KS_KIND_UNKNOWN) {
+		ks_hex(&res->opcode, 1, hex);
+		buf_puts(out, ",\"op\":\"0x");
+		buf_puts(out, hex);
+		buf_putc(out, '"');
+	} else {
 		field(out, "op", ks_opinfo(res->opcode)->name);
+	}
 	if (res->have_ski) {
 		ks_hex(res->ski, KS_SKI_LEN, hex);
 		field(out, "ski", hex);
@@ -175,5 +209,6 @@ void ks_audit_line(struct buf *out, const char *ts, const struct ks_peer *peer,
 		field(out, "reason", cdni_strerror(res->err));
 	if (via)
 		field(out, "via", via);
-	buf_printf(out, ",\"dur_us\":%lld}\n", dur_us);
+	field_num(out, "dur_us", (unsigned long long)(dur_us > 0 ? dur_us : 0));
+	buf_puts(out, "}\n");
 }

@@ -37,12 +37,23 @@ static const struct ks_opinfo ops[] = {
 };
 static const struct ks_opinfo op_unknown = OP(0, "unknown", KS_KIND_UNKNOWN, KS_HASH_NONE);
 
+/* ops[] position + 1 by opcode (0: not an opcode) */
+static const uint8_t op_index[256] = {
+	[KS_OP_RSA_DECRYPT] = 1, [KS_OP_RSA_SIGN_MD5SHA1] = 2, [KS_OP_RSA_SIGN_SHA1] = 3,
+	[KS_OP_RSA_SIGN_SHA224] = 4, [KS_OP_RSA_SIGN_SHA256] = 5, [KS_OP_RSA_SIGN_SHA384] = 6,
+	[KS_OP_RSA_SIGN_SHA512] = 7, [KS_OP_RSA_DECRYPT_RAW] = 8, [KS_OP_ECDSA_SIGN_MD5SHA1] = 9,
+	[KS_OP_ECDSA_SIGN_SHA1] = 10, [KS_OP_ECDSA_SIGN_SHA224] = 11,
+	[KS_OP_ECDSA_SIGN_SHA256] = 12, [KS_OP_ECDSA_SIGN_SHA384] = 13,
+	[KS_OP_ECDSA_SIGN_SHA512] = 14, [KS_OP_ED25519_SIGN] = 15, [KS_OP_SEAL] = 16,
+	[KS_OP_UNSEAL] = 17, [KS_OP_RPC] = 18, [KS_OP_CUSTOM] = 19,
+	[KS_OP_RSA_PSS_SIGN_SHA256] = 20, [KS_OP_RSA_PSS_SIGN_SHA384] = 21,
+	[KS_OP_RSA_PSS_SIGN_SHA512] = 22, [KS_OP_RESPONSE] = 23, [KS_OP_PING] = 24,
+	[KS_OP_PONG] = 25, [KS_OP_ERROR] = 26,
+};
+
 const struct ks_opinfo *ks_opinfo(uint8_t op)
 {
-	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-		if (ops[i].op == op)
-			return &ops[i];
-	return &op_unknown;
+	return op_index[op] ? &ops[op_index[op] - 1] : &op_unknown;
 }
 
 int ks_op_by_name(const char *name)

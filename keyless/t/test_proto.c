@@ -230,6 +230,17 @@ static void test_ops(void)
 	is_int(ks_op_by_name("rsa-pss-sign-sha512"), KS_OP_RSA_PSS_SIGN_SHA512, "by name");
 	is_int(ks_op_by_name("nope"), -1, "unknown name");
 	is_int((long long)ks_hash_len(KS_HASH_SHA224), 28, "SHA-224 length");
+	{
+		int good = 1, known = 0;
+		for (int op = 0; op < 256; op++) {
+			const struct ks_opinfo *o = ks_opinfo((uint8_t)op);
+			if (o->kind != KS_KIND_UNKNOWN) {
+				known++;
+				good &= o->op == op && ks_op_by_name(o->name) == op;
+			}
+		}
+		ok(good && known == 26, "the opcode index agrees with the table (26 opcodes)");
+	}
 }
 
 static void test_too_big(void)
