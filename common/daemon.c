@@ -11,8 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/conf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/upstream.h"
 
 int daemon_args_parse(int argc, char **argv, const char *usage, struct daemon_args *a)
 {
@@ -132,4 +134,88 @@ long long now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static char *usage_text(const struct daemon_ops *ops)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "usage: %s -c FILE [-n] [-l LEVEL | -v | -q] [-h]\n%s", ops->prog,
+		ops->summary ? ops->summary : "");
+	fputs("  -c FILE   JSON config (keys below)\n"
+	      "  -n        check the config and exit (0 when it is good)\n"
+	      "  -l LEVEL  log level: error, warn, info (default), debug; -v debug, -q warn\n"
+	      "  -h        this help\n", f);
+	if (ops->reload)
+		fputs("Signals: TERM or INT stop, HUP reloads.\n", f);
+	if (ops->table) {
+		fputs("config keys:\n", f);
+		conf_describe(ops->table, f, 2);
+	}
+	fclose(f);
+	return text;
+}
+
+static int run(const struct daemon_ops *ops, const void *conf)
+{
+	char err[1024] = "", ready[512] = "";
+	void *svc = NULL;
+	int sig;
+
+	daemon_block_signals();
+	if (ops->uses_upstream && upstream_global_init()) {
+		log_err(NULL, "cannot initialise libcurl");
+		return 1;
+	}
+	if (ops->start(conf, &svc, ready, sizeof ready, err, sizeof err)) {
+		log_err(NULL, "%s", err);
+		if (ops->uses_upstream)
+			upstream_global_cleanup();
+		return 1;
+	}
+	daemon_ready(ready);
+	while ((sig = daemon_wait_signal()) == SIGHUP) {
+		if (!ops->reload)
+			log_info(NULL, "SIGHUP ignored: %s cannot reload", ops->prog);
+		else if (ops->reload(svc, err, sizeof err))
+			log_err(NULL, "reload failed, still serving as before: %s", err);
+		else
+			log_info(NULL, "reloaded");
+	}
+	log_info(NULL, "stopping on signal %d", sig);
+	ops->stop(svc);
+	if (ops->uses_upstream)
+		upstream_global_cleanup();
+	return 0;
+}
+
+int daemon_main(int argc, char **argv, const struct daemon_ops *ops)
+{
+	struct daemon_args a;
+	char err[1024] = "", *usage = usage_text(ops);
+	void *conf = calloc(1, ops->conf_size);
+	int rc = conf ? daemon_args_parse(argc, argv, usage ? usage : "usage: -c FILE\n", &a) : 1;
+
+	free(usage);
+	if (rc) {
+		free(conf);
+		return rc == 100 ? 0 : rc;
+	}
+	log_init(ops->prog, a.log_level);
+	if (ops->load(a.config, conf, err, sizeof err) ||
+	    (a.check_only && ops->check && ops->check(conf, err, sizeof err))) {
+		log_err(NULL, "%s", err);
+		rc = 1;
+	} else if (a.check_only) {
+		log_always(LOG_INFO, NULL, "%s: config OK", a.config);
+	} else {
+		rc = run(ops, conf);
+	}
+	ops->unload(conf);
+	free(conf);
+	return rc;
 }

@@ -31,6 +31,35 @@ int daemon_wait_signal(void);
 /* Log the readiness line; listeners is "http=127.0.0.1:8080 https=..." */
 void daemon_ready(const char *listeners);
 
+/* The life of a daemon, written once: options, usage with the config keys,
+ * config loading, -n, start, readiness line, signals (SIGHUP reloads when the
+ * daemon can), stop. A program's main is then one call:
+ *
+ *   static const struct daemon_ops ops = { .prog = "cdni-x", ... };
+ *   int main(int argc, char **argv) { return daemon_main(argc, argv, &ops); }
+ */
+struct conf_item;
+struct daemon_ops {
+	const char *prog;
+	const char *summary;               /* what it does, for --help (ends with \n) */
+	const struct conf_item *table;     /* its config keys, for --help */
+	size_t conf_size;                  /* size of its config struct */
+	int (*load)(const char *file, void *conf, char *err, size_t errlen);
+	void (*unload)(void *conf);
+	/* Optional: checks beyond loading, for -n (files readable, keys parse). */
+	int (*check)(const void *conf, char *err, size_t errlen);
+	/* Start serving; ready gets "name=ip:port ..." for the readiness line. */
+	int (*start)(const void *conf, void **svc, char *ready, size_t rlen, char *err,
+		     size_t errlen);
+	/* Optional: SIGHUP. On failure the old state keeps serving. */
+	int (*reload)(void *svc, char *err, size_t errlen);
+	void (*stop)(void *svc);
+	int uses_upstream; /* initialise libcurl (common/upstream.h) around the run */
+};
+
+/* Returns the process exit status: 0, 1 (config or start failure), 2 (usage). */
+int daemon_main(int argc, char **argv, const struct daemon_ops *ops);
+
 /* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
 int file_read_all(const char *path, size_t max, char **out, size_t *len);
 

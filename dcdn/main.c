@@ -1,89 +1,55 @@
-/* cdni-dcdn — a dCDN surrogate: HTTPS caching reverse proxy. Options,
- * config, start, wait for a signal, stop; the work is in edge.c, cache.c,
- * fill.c and req.c. */
+/* cdni-dcdn — a dCDN surrogate: HTTPS caching reverse proxy. The daemon's
+ * life is common/daemon.c; the work is in edge.c, cache.c, fill.c, req.c. */
 #include <malloc.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "common/daemon.h"
-#include "common/log.h"
-#include "common/upstream.h"
 #include "dcdn/config.h"
 #include "dcdn/edge.h"
 
-#define PROG "cdni-dcdn"
-
-static char *usage_text(void)
+static int load(const char *file, void *conf, char *err, size_t errlen)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		return NULL;
-	fputs("usage: " PROG " -c FILE [-n] [-l LEVEL|-v|-q] [-h]\n"
-	      "A dCDN surrogate: caching reverse proxy over HTTP and HTTPS in front of an\n"
-	      "origin or uCDN (collapsed forwarding, LRU memory cache, ranges, validators).\n"
-	      "  -c FILE   JSON config (keys below)\n"
-	      "  -n        check the config and exit\n"
-	      "  -l LEVEL  log level: error, warn, info, debug (-v debug, -q warn)\n"
-	      "  -h        this help\n"
-	      "config keys:\n",
-	      f);
-	conf_describe(dcdn_conf_table, f, 2);
-	fclose(f);
-	return text;
+	return dcdn_conf_load(file, conf, err, errlen);
 }
 
-static int serve(const struct dcdn_conf *conf)
+static void unload(void *conf)
+{
+	dcdn_conf_free(conf);
+}
+
+static int start(const void *conf, void **svc, char *ready, size_t rlen, char *err, size_t errlen)
 {
 	struct edge *e = NULL;
-	char err[512], ready[512];
-	int sig;
 
 	/* big bodies are mapped by the cache itself; keep the heap from
 	 * fanning out into many arenas that hold freed memory */
 	mallopt(M_ARENA_MAX, 2);
-	daemon_block_signals();
-	if (upstream_global_init()) {
-		log_err(NULL, "libcurl initialisation failed");
-		return 1;
-	}
-	if (edge_new(conf, &e, err, sizeof err) || edge_start(e, ready, sizeof ready, err, sizeof err)) {
-		log_err(NULL, "%s", err);
+	if (edge_new(conf, &e, err, errlen) || edge_start(e, ready, rlen, err, errlen)) {
 		edge_free(e);
-		upstream_global_cleanup();
-		return 1;
+		return -1;
 	}
-	daemon_ready(ready);
-	sig = daemon_wait_signal();
-	log_info(NULL, "stopping on signal %d", sig);
-	edge_free(e);
-	upstream_global_cleanup();
+	*svc = e;
 	return 0;
 }
 
+static void stop(void *svc)
+{
+	edge_free(svc);
+}
+
+static const struct daemon_ops ops = {
+	.prog = "cdni-dcdn",
+	.summary = "A dCDN surrogate: caching reverse proxy over HTTP and HTTPS in front of an\n"
+		   "origin or uCDN (collapsed forwarding, LRU memory cache, ranges, validators).\n",
+	.table = dcdn_conf_table,
+	.conf_size = sizeof(struct dcdn_conf),
+	.load = load,
+	.unload = unload,
+	.start = start,
+	.stop = stop,
+	.uses_upstream = 1,
+};
+
 int main(int argc, char **argv)
 {
-	struct daemon_args a;
-	struct dcdn_conf conf;
-	char err[512], *usage = usage_text();
-	int rc = daemon_args_parse(argc, argv, usage ? usage : "usage: " PROG " -c FILE\n", &a);
-
-	free(usage);
-	if (rc)
-		return rc == 100 ? 0 : rc;
-	log_init(PROG, a.log_level);
-	if (dcdn_conf_load(a.config, &conf, err, sizeof err)) {
-		log_err(NULL, "%s", err);
-		return 1;
-	}
-	if (a.check_only) {
-		log_info(NULL, "%s: config OK", a.config);
-		dcdn_conf_free(&conf);
-		return 0;
-	}
-	rc = serve(&conf);
-	dcdn_conf_free(&conf);
-	return rc;
+	return daemon_main(argc, argv, &ops);
 }

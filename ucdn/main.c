@@ -1,80 +1,56 @@
-/* cdni-ucdn — the uCDN front door: options, config, start, wait, stop. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
+/* cdni-ucdn — the uCDN front door. The daemon's life is common/daemon.c; the
+ * work is in front.c, proxy.c and the routing library redirect/. */
 #include "common/daemon.h"
-#include "common/log.h"
-#include "common/upstream.h"
 #include "ucdn/ucdn.h"
 
-static const char usage_text[] =
-	"usage: cdni-ucdn -c FILE [-n] [-l LEVEL | -v | -q]\n"
-	"  -c FILE   JSON config (keys below)\n"
-	"  -n        check the config and exit\n"
-	"  -l LEVEL  log level: error, warn, info (default), debug\n"
-	"  -v, -q    debug, warn\n"
-	"config keys:\n";
-
-static void print_usage(FILE *f)
+static int load(const char *file, void *conf, char *err, size_t errlen)
 {
-	fputs(usage_text, f);
-	conf_describe(ucdn_conf_table, f, 2);
+	struct route_policy *policy = NULL;
+	int rc = ucdn_conf_load(conf, file, &policy, err, errlen);
+
+	route_policy_free(policy); /* compiled again at start: loading only checks */
+	return rc;
 }
 
-static int run(const struct ucdn_conf *cf, struct route_policy *policy)
+static void unload(void *conf)
 {
-	char ready[512], err[512];
-	struct ucdn *u = NULL;
-	int sig;
+	ucdn_conf_free(conf);
+}
 
-	if (upstream_global_init()) {
-		route_policy_free(policy);
-		log_err(NULL, "cannot initialise libcurl");
-		return 1;
-	}
-	if (ucdn_new(&u, cf, policy, err, sizeof err) ||
-	    ucdn_start(u, ready, sizeof ready, err, sizeof err)) {
-		log_err(NULL, "%s", err);
+static int start(const void *conf, void **svc, char *ready, size_t rlen, char *err, size_t errlen)
+{
+	struct route_policy *policy = NULL;
+	struct ucdn *u = NULL;
+
+	if (ucdn_conf_check(conf, &policy, err, errlen))
+		return -1;
+	if (ucdn_new(&u, conf, policy, err, errlen) || ucdn_start(u, ready, rlen, err, errlen)) {
 		ucdn_free(u);
-		upstream_global_cleanup();
-		return 1;
+		return -1;
 	}
-	daemon_ready(ready);
-	sig = daemon_wait_signal();
-	log_info(NULL, "signal %d: stopping", sig);
-	ucdn_free(u);
-	upstream_global_cleanup();
+	*svc = u;
 	return 0;
 }
 
+static void stop(void *svc)
+{
+	ucdn_free(svc);
+}
+
+static const struct daemon_ops ops = {
+	.prog = "cdni-ucdn",
+	.summary = "The uCDN front door for a content owner's names: per path, redirect to a\n"
+		   "dCDN (3xx), serve from the origin, or refuse.\n",
+	.table = ucdn_conf_table,
+	.conf_size = sizeof(struct ucdn_conf),
+	.load = load,
+	.unload = unload,
+	.start = start,
+	.stop = stop,
+	.uses_upstream = 1,
+};
+
 int main(int argc, char **argv)
 {
-	struct ucdn_conf cf;
-	struct daemon_args a;
-	struct route_policy *policy = NULL;
-	char err[768];
-	int rc;
-
-	memset(&cf, 0, sizeof cf);
-	rc = daemon_args_parse(argc, argv, "", &a);
-	if (rc == 100 || rc == 2) {
-		print_usage(rc == 100 ? stdout : stderr);
-		return rc == 100 ? 0 : 2;
-	}
-	log_init("cdni-ucdn", a.log_level);
-	if (ucdn_conf_load(&cf, a.config, &policy, err, sizeof err)) {
-		fprintf(stderr, "cdni-ucdn: %s\n", err);
-		return 1;
-	}
-	if (a.check_only) {
-		route_policy_free(policy);
-		ucdn_conf_free(&cf);
-		printf("%s: config OK\n", a.config);
-		return 0;
-	}
-	daemon_block_signals();
-	rc = run(&cf, policy);
-	ucdn_conf_free(&cf);
-	return rc;
+	return daemon_main(argc, argv, &ops);
 }
