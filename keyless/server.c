@@ -172,7 +172,6 @@ static int start_metrics(struct ks_server *s, char *bound, size_t blen, char *er
 				.timeout_s = 10 };
 
 	lc.name = lc.name ? lc.name : (char *)(uintptr_t)"metrics";
-	lc.tls = false;
 	if (httpd_start(&s->httpd, &lc, &o, err, errlen))
 		return CDNI_ECONFIG;
 	s->httpd_on = 1;

@@ -32,7 +32,7 @@ const struct conf_item ks_server_conf_table[] = {
 	CONF_OBJ("listen", T, listen, listen_table, 0,
 		 "the key-server listener {address, port} (default 127.0.0.1:2407)"),
 	CONF_OBJ("metrics", T, metrics, listen_conf_table, 0,
-		 "plain-HTTP listener for /metrics {address, port} (default 127.0.0.1, port 0)"),
+		 "HTTP listener for /metrics {address, port} (default 127.0.0.1, port 0)"),
 	CONF_OBJ("tls", T, tls, tls_table, CONF_REQUIRED,
 		 "{cert, key, client_ca, min_version, max_version}"),
 	CONF_STR("keys_dir", T, keys_dir, NULL, 0,
@@ -40,7 +40,8 @@ const struct conf_item ks_server_conf_table[] = {
 	CONF_LIST("policy", T, policy, ks_policy_rule_table, struct ks_policy_rule_conf, 0,
 		  "per-client rules [{client_cn | client_spki_sha256, keys, ops}]; "
 		  "empty: every client may sign with every key, nobody may decrypt"),
-	CONF_INT("workers", T, workers, 0, 256, 0, "crypto worker threads (0: one per CPU)"),
+	CONF_INT("workers", T, workers, 0, 256, 0,
+		 "threads, each doing I/O and private-key operations (0: one per CPU)"),
 	CONF_INT("max_pending", T, max_pending, 1, 65536, 1024,
 		 "requests in progress per connection before the server stops reading it"),
 	CONF_INT("idle_timeout", T, idle_timeout, 1, 86400, 30,
