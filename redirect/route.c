@@ -24,6 +24,10 @@ const struct conf_item route_rule_table[] = {
 		 "redirect: http(s)://host[:port][/path-prefix] of the dCDN"),
 	CONF_STR("host", struct route_rule_conf, host, NULL, 0,
 		 "match only requests for this Host (\"*.example\" matches subdomains)"),
+	CONF_BOOL("sign", struct route_rule_conf, sign, true,
+		  "redirect: sign the Location when the program signs URIs (RFC 9246)"),
+	CONF_STR("target_cert", struct route_rule_conf, target_cert, NULL, 0,
+		 "redirect: PEM certificate of the target; signed tokens are bound to it (cdnicb)"),
 	CONF_END
 };
 
@@ -203,6 +207,11 @@ static int compile_rule(struct rule *r, const struct route_rule_conf *c, size_t 
 		return cfail(err, errlen, i, "target", "is required with action redirect", NULL);
 	if (r->action != ROUTE_ACT_REDIRECT && c->target)
 		return cfail(err, errlen, i, "target", "is only used with action redirect", NULL);
+	if (r->action != ROUTE_ACT_REDIRECT && c->target_cert)
+		return cfail(err, errlen, i, "target_cert", "is only used with action redirect",
+			     NULL);
+	if (r->action != ROUTE_ACT_REDIRECT && !c->sign)
+		return cfail(err, errlen, i, "sign", "is only used with action redirect", NULL);
 	if (c->target && (rc = compile_target(r, c->target)))
 		return rc == CDNI_ENOMEM ? rc
 					 : cfail(err, errlen, i, "target",

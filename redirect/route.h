@@ -43,6 +43,8 @@ struct route_rule_conf {
 	long long status; /* 0: the action's default (302 / 403) */
 	char *target;     /* redirect: "https://host[:port][/path-prefix]" */
 	char *host;       /* optional: only requests for this Host ("*.x" allowed) */
+	bool sign;        /* redirect: sign the Location when the program signs (default true) */
+	char *target_cert;/* redirect: PEM certificate of the target, for a token bound to it */
 };
 
 struct route_conf {
