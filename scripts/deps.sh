@@ -11,7 +11,7 @@ PACKAGES=(
   libcurl4-openssl-dev curl
   gnutls-bin
   nginx-light wrk
-  procps iproute2 python3
+  procps iproute2 python3 python3-cryptography
   jq libxml2-utils
   trafficserver trafficserver-experimental-plugins
 )

@@ -206,13 +206,27 @@ for i in range(4):
         c = os.urandom(256)
         if int.from_bytes(c, 'big') < n: break
     open('%s/bad%d.ct' % (sys.argv[2], i), 'wb').write(c)
-    open('%s/bad%d.want' % (sys.argv[2], i), 'wb').write(k.decrypt(c, padding.PKCS1v15()))
+    try:  # OpenSSL >= 3.2 under python's cryptography: implicit rejection
+        want = k.decrypt(c, padding.PKCS1v15())
+    except ValueError:
+        continue  # an older OpenSSL rejects explicitly: no reference answer
+    open('%s/bad%d.want' % (sys.argv[2], i), 'wb').write(want)
 PY
-same=0
+same=0 stable=0
 for i in 0 1 2 3; do
-	"$KL" decrypt $E1 --key "$(pki csp-rsa.pem)" --in "$T/bad$i.ct" --out "$T/bad$i.got" && cmp -s "$T/bad$i.got" "$T/bad$i.want" && same=$((same + 1))
+	"$KL" decrypt $E1 --key "$(pki csp-rsa.pem)" --in "$T/bad$i.ct" --out "$T/bad$i.got" || continue
+	"$KL" decrypt $E1 --key "$(pki csp-rsa.pem)" --in "$T/bad$i.ct" --out "$T/bad$i.again" &&
+		cmp -s "$T/bad$i.got" "$T/bad$i.again" && stable=$((stable + 1))
+	[ -f "$T/bad$i.want" ] && cmp -s "$T/bad$i.got" "$T/bad$i.want" && same=$((same + 1))
 done
-is "$same" 4 "ciphertexts with bad padding answer like OpenSSL 4.0's implicit rejection (python cryptography), no error"
+is "$stable" 4 "ciphertexts with bad padding are answered without error, the same synthetic message each time"
+ok "  and a different one per ciphertext" sh -c "! cmp -s '$T/bad0.got' '$T/bad1.got'"
+if [ -f "$T/bad0.want" ]; then
+	is "$same" 4 "  equal to OpenSSL's implicit rejection (python cryptography, OpenSSL >= 3.2)"
+else
+	diag "python's cryptography uses an OpenSSL without implicit rejection: the byte-for-byte" \
+		"comparison is left to the unit test's known answers (keyless/t/test_core.c)"
+fi
 
 # ---- SIGHUP reload under an open connection ----
 out=$($KSF $F1 frame:1:18:ski=$SKI_NEW,payload=00 recv)
