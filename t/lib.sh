@@ -21,7 +21,8 @@ export CDNI_TOP CDNI_BUILD CDNI_BIN CDNI_PKI
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/cdni-test.XXXXXX")
+T=$(mktemp -d "${TMPDIR:-/tmp}/cdni-test.XXXXXX") && [ -d "$T" ] ||
+	{ echo "Bail out! cannot make a temporary directory"; exit 1; }
 _tap_n=0
 _tap_failed=0
 declare -A _pid _ready

@@ -3,7 +3,7 @@
 # raw bytes over /dev/tcp. Bodies, ranges, validators, 304s, types,
 # Cache-Control, CORS, refusals (traversal, methods, malformed requests), the
 # config check, and the access log.
-. "${CDNI_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/t/lib.sh"
+. "${CDNI_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/t/lib.sh" || exit 1
 
 H=origin.csp.test
 W=$T/www
