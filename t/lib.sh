@@ -25,7 +25,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/cdni-test.XXXXXX") && [ -d "$T" ] ||
 	{ echo "Bail out! cannot make a temporary directory"; exit 1; }
 _tap_n=0
 _tap_failed=0
-declare -A _pid _ready
+declare -A _pid _ready _peer
 
 _tap_report() { # cond name
 	_tap_n=$((_tap_n + 1))
@@ -96,6 +96,17 @@ start_daemon() {
 	return 0
 }
 
+# start_process NAME COMMAND... : a third-party peer (nginx, a python test
+# server, openssl s_server) under the same lifecycle: output in $T/NAME.out and
+# $T/NAME.err, stopped by done_testing. Wait for it with wait_for. Dying of the
+# TERM it is sent at the end (status 143) counts as a clean stop for a peer.
+start_process() {
+	local name=$1; shift
+	"$@" >"$T/$name.out" 2>"$T/$name.err" &
+	_pid[$name]=$!
+	_peer[$name]=1
+}
+
 # addr NAME LISTENER : the "ip:port" a daemon reported for that listener
 addr() {
 	local kv
@@ -126,6 +137,7 @@ stop_daemon() {
 		_tap_report 1 "$name stops on TERM within 10 s"
 	fi
 	wait "$pid"; rc=$?
+	[ -n "${_peer[$name]:-}" ] && [ "$rc" = 143 ] && rc=0
 	if [ "$rc" != 0 ] || ! _sanitizer_clean "$name"; then
 		_tap_report 1 "$name exits cleanly (status 0, no sanitizer report)"
 		diag "exit status $rc" "$(grep -E -A30 'Sanitizer|runtime error' "$T/$name.err" | head -n 40)"
