@@ -168,6 +168,8 @@ void access_log_write(struct access_log *al, const struct access_entry *e)
 	put_str(&l, "location", e->location);
 	put_str(&l, "upstream", e->upstream);
 	put_str(&l, "tls", e->tls);
+	put_str(&l, "uri_signing", e->urisigning);
+	put_str(&l, "uri_signing_reason", e->urisigning_reason);
 	put_str(&l, "note", e->note);
 	if (l.full) { /* an over-long entry: keep what identifies it */
 		l = (struct line){ .n = 1, .full = 0 };
@@ -177,6 +179,7 @@ void access_log_write(struct access_log *al, const struct access_entry *e)
 		put_str(&l, "peer", e->peer);
 		put_str(&l, "method", e->method);
 		put_int(&l, "status", e->status);
+		put_str(&l, "uri_signing", e->urisigning);
 		put_str(&l, "note", "entry too long for one line; fields dropped");
 	}
 	memcpy(l.b + l.n, "}\n", 2);

@@ -2,7 +2,7 @@
  * (jq) and the scenario runner (sequence diagrams) read the same record.
  *   {"ts":"2026-11-22T07:30:00.123Z","prog":"cdni-dcdn","peer":"127.0.0.1:5555",
  *    "method":"GET","host":"edge.dcdn.test","uri":"/v/a.ts","status":200,
- *    "bytes":1024,"dur_us":412,"cache":"MISS","location":null,...}
+ *    "bytes":1024,"dur_us":412,"cache":"MISS","uri_signing":"200",...}
  * Fields whose value is NULL (strings) or negative (numbers) are left out. */
 #ifndef CDNI_ACCESSLOG_H
 #define CDNI_ACCESSLOG_H
@@ -22,6 +22,11 @@ struct access_entry {
 	const char *upstream; /* URL fetched upstream, if any */
 	const char *tls;      /* TLS version of the client connection */
 	const char *note;     /* anything else worth a field (reason for a refusal) */
+	/* RFC 9246 §4.5 / RFC 7937: s-uri-signing, the 3-digit URI Signing log
+	 * code ("200", "404", "000"), and s-uri-signing-deny-reason; written as
+	 * "uri_signing" and "uri_signing_reason". NULL: no URI signing applied. */
+	const char *urisigning;
+	const char *urisigning_reason;
 };
 
 struct access_log {

@@ -67,7 +67,21 @@ static void access_lines(void)
 	is_str(json_string_value(json_object_get(o, "uri")), "/a\"b", "quotes survive");
 	is_int(json_integer_value(json_object_get(o, "status")), 302, "status");
 	ok(json_object_get(o, "cache") == NULL, "absent fields left out");
+	ok(json_object_get(o, "uri_signing") == NULL, "no uri_signing field without URI signing");
 	is_int(strchr(text, '\n') - text + 1, (long long)strlen(text), "exactly one line");
+	json_decref(o);
+	fclose(al.f);
+
+	al.f = tmpfile();
+	e.urisigning = "404";
+	e.urisigning_reason = "expired: exp 1 <= now 2";
+	access_log_write(&al, &e);
+	text = slurp(al.f);
+	o = json_loads(text, JSON_DISABLE_EOF_CHECK, &je);
+	is_str(json_string_value(json_object_get(o, "uri_signing")), "404",
+	       "RFC 9246 s-uri-signing as uri_signing");
+	is_str(json_string_value(json_object_get(o, "uri_signing_reason")), "expired: exp 1 <= now 2",
+	       "s-uri-signing-deny-reason as uri_signing_reason");
 	json_decref(o);
 	fclose(al.f);
 }
@@ -97,11 +111,14 @@ static void hostile_lines(void)
 	al.f = tmpfile();
 	memset(longuri, 'a', sizeof longuri - 1);
 	e.uri = longuri;
+	e.urisigning = "400";
 	access_log_write(&al, &e);
 	text = slurp(al.f);
 	o = json_loads(text, JSON_DISABLE_EOF_CHECK, &je);
 	ok(o && json_object_get(o, "uri") == NULL && json_integer_value(json_object_get(o, "status")) == 400,
 	   "an over-long entry is cut to a valid line that still names the request");
+	is_str(json_string_value(json_object_get(o, "uri_signing")), "400",
+	       "and keeps its URI signing log code");
 	json_decref(o);
 	fclose(al.f);
 }
