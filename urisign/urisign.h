@@ -219,6 +219,24 @@ struct us_conf {
 	bool prefer_uri_token;       /* "prefer_uri_token" */
 };
 extern const struct conf_item us_conf_table[];
+/* The same keys over a struct us_conf member f of T, for a program that
+ * adds keys of its own next to them (us_conf_table is this over T = a
+ * struct holding only a struct us_conf). */
+#define US_CONF_ITEMS(T, f)                                                                  \
+	CONF_BOOL("enforce", T, f.enforce, true,                                               \
+		  "require a valid signed token (RFC 9246 §4.4 enforce)"),                     \
+	CONF_STRS("issuers", T, f.issuers, 0, "accepted issuers; empty: any issuer that has keys"), \
+	CONF_STR("package_attribute", T, f.package_attribute, US_DEFAULT_ATTR, 0,              \
+		 "name of the URI Signing Package attribute"),                                 \
+	CONF_STR("jwt_header", T, f.jwt_header, NULL, 0,                                       \
+		 "encoded JOSE header for tokens sent without one (§2.2)"),                    \
+	CONF_STR("keys", T, f.keys, NULL, 0,                                                   \
+		 "file: a JWK set, or an issuer map {\"ISSUER\": {\"keys\": [...]}}"),          \
+	CONF_STRS("audience", T, f.audience, 0, "identities accepted in aud"),                 \
+	CONF_INT("replay_slots", T, f.replay_slots, 8, 1 << 26, 65536,                         \
+		 "jti replay store size (32 bytes each)"),                                     \
+	CONF_BOOL("prefer_uri_token", T, f.prefer_uri_token, false,                            \
+		  "token in the URI and a different one in a cookie: use the URI's (else 500)")
 /* A verifier from a loaded us_conf (keys loaded from c->keys). */
 int us_verifier_from_conf(const struct us_conf *c, struct us_verifier **out, char *err,
 			  size_t errlen);

@@ -493,22 +493,14 @@ void us_verdict_clear(struct us_verdict *vd)
 
 /* ---- config ---- */
 
+/* us_conf_table is US_CONF_ITEMS over a struct whose only member is a us_conf
+ * (at offset 0, so the offsets are those of struct us_conf). */
+struct us_conf_only {
+	struct us_conf c;
+};
+
 const struct conf_item us_conf_table[] = {
-	CONF_BOOL("enforce", struct us_conf, enforce, true,
-		  "require a valid signed token (RFC 9246 §4.4 enforce)"),
-	CONF_STRS("issuers", struct us_conf, issuers, 0,
-		  "accepted issuers; empty: any issuer that has keys"),
-	CONF_STR("package_attribute", struct us_conf, package_attribute, US_DEFAULT_ATTR, 0,
-		 "name of the URI Signing Package attribute"),
-	CONF_STR("jwt_header", struct us_conf, jwt_header, NULL, 0,
-		 "encoded JOSE header for tokens sent without one (§2.2)"),
-	CONF_STR("keys", struct us_conf, keys, NULL, 0,
-		 "file: a JWK set, or an issuer map {\"ISSUER\": {\"keys\": [...]}}"),
-	CONF_STRS("audience", struct us_conf, audience, 0, "identities accepted in aud"),
-	CONF_INT("replay_slots", struct us_conf, replay_slots, 8, 1 << 26, 65536,
-		 "jti replay store size (32 bytes each)"),
-	CONF_BOOL("prefer_uri_token", struct us_conf, prefer_uri_token, false,
-		  "token in the URI and a different one in a cookie: use the URI's (else 500)"),
+	US_CONF_ITEMS(struct us_conf_only, c),
 	CONF_END
 };
 
