@@ -79,48 +79,14 @@ json_t *cli_read_json(const char *path)
 	return j;
 }
 
-/* From a set: the key with kid, else the only key (with private parts). */
-static const json_t *pick_jwk(const json_t *doc, const char *kid, bool need_private,
-			      const char *path)
-{
-	const json_t *keys = json_object_get(doc, "keys"), *k, *found = NULL;
-	size_t i, n = 0;
-
-	if (!keys)
-		return doc;
-	json_array_foreach(keys, i, k) {
-		const char *kk = json_string_value(json_object_get(k, "kid"));
-		bool priv = json_object_get(k, "d") || json_object_get(k, "k");
-		if ((kid && kk && strcmp(kk, kid) == 0) || (!kid && (!need_private || priv))) {
-			found = k;
-			n++;
-		}
-	}
-	if (n == 1)
-		return found;
-	cli_error("%s: %s", path, n ? "several keys fit: pick one with --kid"
-				  : "no fitting key in the set (check --kid)");
-	return NULL;
-}
-
 struct jose_key *cli_load_key(const char *path, const char *kid, bool need_private)
 {
-	json_t *doc = cli_read_json(path);
-	const json_t *jwk;
 	struct jose_key *k = NULL;
-	char err[256] = "";
+	char err[512] = "";
 
-	if (!doc)
+	if (jose_key_load_file(path, kid, need_private, &k, err, sizeof err)) {
+		cli_error("%s", err);
 		return NULL;
-	if ((jwk = pick_jwk(doc, kid, need_private, path)) &&
-	    jose_key_from_json(jwk, &k, err, sizeof err))
-		cli_error("%s: %s", path, err);
-	cli_wipe_json(doc);
-	json_decref(doc);
-	if (k && need_private && !k->priv) {
-		cli_error("%s: the key has no private part", path);
-		jose_key_free(k);
-		k = NULL;
 	}
 	return k;
 }

@@ -75,6 +75,13 @@ int jose_key_thumbprint(const struct jose_key *k, char out[44]);
 int jose_key_generate(enum jose_alg alg, int rsa_bits, struct jose_key **out);
 /* Wipes secrets, frees. NULL is fine. */
 void jose_key_free(struct jose_key *k);
+/* Load a key from a file holding one JWK or a JWK set: kid picks the key of
+ * a set, else the set must hold exactly one that fits (with private parts
+ * when need_private). Messages start with the path ("k.jwk: cannot read:
+ * ...", "k.jwk:3: JSON error", "k.jwk: EC key: ...", "k.jwk: the key has no
+ * private part"). The file's text and parsed copy are wiped. */
+int jose_key_load_file(const char *path, const char *kid, bool need_private,
+		       struct jose_key **out, char *err, size_t errlen);
 /* The algorithm a signature with this key uses when none is asked for: the
  * key's alg, else ES256/384/512 by curve, RS256, EdDSA, HS256. */
 enum jose_alg jose_key_default_alg(const struct jose_key *k);

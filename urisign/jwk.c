@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "common/daemon.h"
 #include "common/err.h"
 #include "urisign/b64.h"
 
@@ -780,5 +781,97 @@ int jose_keyset_from_json(const json_t *set, struct jose_keyset **out, char *err
 		}
 	}
 	*out = s;
+	return 0;
+}
+
+/* ---- key files ---- */
+
+#define KEY_FILE_MAX (1024 * 1024)
+
+static void wipe_strings(json_t *j)
+{
+	const char *name;
+	json_t *v;
+	size_t i;
+
+	if (json_is_string(j)) {
+		OPENSSL_cleanse((char *)(uintptr_t)json_string_value(j), json_string_length(j));
+	} else if (json_is_object(j)) {
+		json_object_foreach(j, name, v)
+			wipe_strings(v);
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			wipe_strings(v);
+	}
+}
+
+static json_t *read_json(const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_error_t je;
+	json_t *j;
+	int rc = file_read_all(path, KEY_FILE_MAX, &text, &len);
+
+	if (rc) {
+		seterr(err, errlen, "%s: cannot read: %s", path, cdni_strerror(rc));
+		return NULL;
+	}
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	if (!j)
+		seterr(err, errlen, "%s:%d: %s", path, je.line, je.text);
+	return j;
+}
+
+/* From a set: the key with kid, else the only key (with private parts). */
+static const json_t *pick_jwk(const json_t *doc, const char *kid, bool need_private,
+			      const char *path, char *err, size_t errlen)
+{
+	const json_t *keys = json_object_get(doc, "keys"), *k, *found = NULL;
+	size_t i, n = 0;
+
+	if (!keys)
+		return doc;
+	json_array_foreach(keys, i, k) {
+		const char *kk = json_string_value(json_object_get(k, "kid"));
+		bool priv = json_object_get(k, "d") || json_object_get(k, "k");
+		if ((kid && kk && strcmp(kk, kid) == 0) || (!kid && (!need_private || priv))) {
+			found = k;
+			n++;
+		}
+	}
+	if (n == 1)
+		return found;
+	seterr(err, errlen, "%s: %s", path, n ? "several keys fit: pick one by its kid"
+					      : "no fitting key in the set (check the kid)");
+	return NULL;
+}
+
+int jose_key_load_file(const char *path, const char *kid, bool need_private,
+		       struct jose_key **out, char *err, size_t errlen)
+{
+	json_t *doc = read_json(path, err, errlen);
+	const json_t *jwk;
+	struct jose_key *k = NULL;
+	char why[256] = "";
+	int rc = CDNI_EPARSE;
+
+	if (!doc)
+		return CDNI_EPARSE;
+	if ((jwk = pick_jwk(doc, kid, need_private, path, err, errlen)) &&
+	    (rc = jose_key_from_json(jwk, &k, why, sizeof why)) != 0)
+		seterr(err, errlen, "%s: %s", path, why);
+	wipe_strings(doc);
+	json_decref(doc);
+	if (k && need_private && !k->priv) {
+		seterr(err, errlen, "%s: the key has no private part", path);
+		jose_key_free(k);
+		return CDNI_EINVAL;
+	}
+	if (!k)
+		return rc ? rc : CDNI_EPARSE;
+	*out = k;
 	return 0;
 }
