@@ -237,7 +237,9 @@ extern const struct conf_item us_conf_table[];
 		 "jti replay store size (32 bytes each)"),                                     \
 	CONF_BOOL("prefer_uri_token", T, f.prefer_uri_token, false,                            \
 		  "token in the URI and a different one in a cookie: use the URI's (else 500)")
-/* A verifier from a loaded us_conf (keys loaded from c->keys). */
+/* A verifier from a loaded us_conf (keys loaded from c->keys). Messages
+ * name the key ("keys: k.json: cannot read: ..."), for the caller to put
+ * its path in front. */
 int us_verifier_from_conf(const struct us_conf *c, struct us_verifier **out, char *err,
 			  size_t errlen);
 

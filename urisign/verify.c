@@ -518,10 +518,13 @@ int us_verifier_from_conf(const struct us_conf *c, struct us_verifier **out, cha
 		.prefer_uri_token = c->prefer_uri_token,
 	};
 	struct us_verifier *v = NULL;
-	int rc = us_verifier_new(&o, &v, err, errlen);
+	char why[400] = "";
+	int rc = us_verifier_new(&o, &v, why, sizeof why);
 
-	if (!rc && c->keys)
-		rc = us_verifier_load_keys_file(v, c->keys, err, errlen);
+	if (rc)
+		snprintf(err, errlen, "package_attribute: %s", why);
+	if (!rc && c->keys && (rc = us_verifier_load_keys_file(v, c->keys, why, sizeof why)) != 0)
+		snprintf(err, errlen, "keys: %s", why);
 	if (rc) {
 		us_verifier_free(v);
 		return rc;
