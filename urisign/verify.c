@@ -522,7 +522,7 @@ int us_verifier_from_conf(const struct us_conf *c, struct us_verifier **out, cha
 	int rc = us_verifier_new(&o, &v, why, sizeof why);
 
 	if (rc)
-		snprintf(err, errlen, "package_attribute: %s", why);
+		snprintf(err, errlen, "%s%s", rc == CDNI_EINVAL ? "package_attribute: " : "", why);
 	if (!rc && c->keys && (rc = us_verifier_load_keys_file(v, c->keys, why, sizeof why)) != 0)
 		snprintf(err, errlen, "keys: %s", why);
 	if (rc) {
