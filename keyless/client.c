@@ -405,15 +405,12 @@ static void conn_readable(struct cconn *cn, long long now)
 	cn->last_rx_us = now;
 	do {
 		rc = ks_tconn_read(&cn->t, 256 * 1024);
-		if (!rc || rc == CDNI_ECLOSED) {
-			int frc = conn_frames(cn, now);
-			if (frc) {
-				conn_fail(cn, now, "malformed response");
-				return;
-			}
+		if ((rc >= 0 || rc == CDNI_ECLOSED) && conn_frames(cn, now)) {
+			conn_fail(cn, now, "malformed response");
+			return;
 		}
-	} while (!rc && ks_tconn_has_buffered(&cn->t));
-	if (rc)
+	} while (rc > 0 || (!rc && ks_tconn_has_buffered(&cn->t)));
+	if (rc < 0)
 		conn_fail(cn, now, rc == CDNI_ECLOSED ? "closed by the server" : "read error");
 }
 

@@ -5,9 +5,11 @@
  * shared queue and runs it (the private-key operation), or, when there is
  * none (and at least every few jobs), waits on the shared epoll set and
  * handles what comes: new connections, TLS handshakes, reading frames into
- * jobs. Connection sockets are registered EPOLLONESHOT, so one thread at a
- * time handles a connection's events; each connection also has a mutex, taken
- * by whoever touches it (the event handler, or a thread writing an answer).
+ * jobs. Connection sockets are registered once, edge-triggered; each
+ * connection has a mutex, and a thread that finds it taken (an event, or a
+ * finished answer) leaves its work on the connection for the holder, which
+ * does it before letting go: nobody waits for a connection, and no epoll
+ * registration changes while a connection lives.
  * Under load no thread sleeps between operations: reading, crypto and
  * writing happen in the same threads with no hand-off.
  *
@@ -56,7 +58,7 @@ struct sconn {
 	pthread_mutex_t lock;
 	atomic_int refs;            /* jobs (and completers) referring to it */
 	_Atomic(struct job *) done; /* answers waiting for whoever holds the lock */
-	uint32_t armed;             /* epoll events armed now (0: none) */
+	atomic_uint evbits;         /* socket events waiting for whoever holds the lock */
 	struct sconn *prev, *next;  /* open list, then zombie list */
 	unsigned long long dead_epoch;
 	struct ks_tconn t;
@@ -65,6 +67,7 @@ struct sconn {
 	unsigned pending;           /* requests read and not yet answered */
 	unsigned busy;              /* of those, being worked on here (not upstream) */
 	long long since_us, active_us;
+	long long held_since;       /* oldest answer written to out but not sent */
 };
 
 struct ks_server {

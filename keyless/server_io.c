@@ -20,7 +20,8 @@
 
 #define READ_MAX (KS_FRAME_MAX + 16384) /* input buffered per connection */
 #define OUT_LIMIT (256 * 1024)          /* unsent answers before reading pauses */
-#define FLUSH_AT (32 * 1024)            /* write at once past this much */
+#define FLUSH_AT (16 * 1024)            /* write at once past this much */
+#define HOLD_US 1000                    /* or when the oldest answer held is this old */
 #define POLL_EVERY 16                   /* jobs between looks at the sockets */
 #define AUDIT_FLUSH (32 * 1024)
 #define RLX memory_order_relaxed
@@ -129,20 +130,6 @@ static void job_free(struct job *j)
 
 /* ---- connections (called with c->lock held) ---- */
 
-static void conn_rearm(struct ks_server *s, struct sconn *c)
-{
-	uint32_t ev = ks_tconn_events(&c->t, !c->t.established || (!c->paused && !c->draining));
-	struct epoll_event e = { .events = ev | EPOLLONESHOT, .data.ptr = c };
-
-	if (c->kill)
-		e.events = EPOLLOUT | EPOLLONESHOT; /* fires at once: the handler closes */
-	if (e.events == c->armed)
-		return; /* armed as wanted already */
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->t.fd, &e))
-		log_warn(c->peer.addr, "epoll_ctl: %s", strerror(errno));
-	c->armed = e.events;
-}
-
 static void conn_close(struct ks_server *s, struct sconn *c, const char *why)
 {
 	if (c->closed)
@@ -170,17 +157,15 @@ static void conn_close(struct ks_server *s, struct sconn *c, const char *why)
 	pthread_mutex_unlock(&s->list_lock);
 }
 
-/* After any change: close when it is over, else wait for the next event. */
+/* After any change: close the connection when it is over. */
 static void conn_settle(struct ks_server *s, struct sconn *c)
 {
 	if (c->closed)
 		return;
 	if (c->kill)
-		conn_close(s, c, "timed out");
+		conn_close(s, c, "out of memory");
 	else if (c->close_after_flush && !c->pending && !ks_tconn_unsent(&c->t))
 		conn_close(s, c, "after the last answer");
-	else
-		conn_rearm(s, c);
 }
 
 static void conn_flush(struct ks_server *s, struct sconn *c)
@@ -254,14 +239,15 @@ static void conn_pump(struct ks_server *s, struct sconn *c, long long now)
 			c->kill = 1;
 			break;
 		}
-		if (c->paused || c->draining || rc)
+		if (c->paused || c->draining || rc < 0)
 			break;
+		/* edge-triggered: read until the socket is dry (rc 0) */
 		rc = ks_tconn_read(&c->t, READ_MAX);
 		if (!rc && !has_frame(&c->t) && !ks_tconn_has_buffered(&c->t))
 			break;
 	}
 	queue_push(s, &batch);
-	if (!rc)
+	if (rc >= 0)
 		return;
 	if (rc == CDNI_ECLOSED && ks_tconn_partial(&c->t))
 		log_warn(c->peer.addr, "client %s: closed in the middle of a frame (%zu bytes)",
@@ -294,36 +280,38 @@ static int conn_handshake(struct ks_server *s, struct sconn *c, long long now)
 	return 0;
 }
 
-static void conn_event(struct ks_server *s, struct sconn *c, uint32_t ev, long long now,
-		       struct tstate *ts)
+/* Socket events (c->lock held). */
+static void handle_events(struct ks_server *s, struct sconn *c, uint32_t ev)
 {
-	pthread_mutex_lock(&c->lock);
-	c->armed = 0; /* a one-shot event disarms */
-	if (c->closed)
-		goto out;
-	if (c->kill) {
+	long long now = now_us();
+
+	if (c->closed || c->kill) {
 		conn_settle(s, c);
-		goto out;
+		return;
 	}
 	if (!c->t.established) {
 		if (conn_handshake(s, c, now))
-			goto settle;
+			return;
 		ev |= EPOLLIN; /* requests may have come with the handshake's end */
 	}
-	if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) || c->t.read_wants_write)
+	if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) || c->t.read_wants_write)
 		conn_pump(s, c, now);
-	if (ev & EPOLLOUT || c->t.write_wants_read)
+	if ((ev & EPOLLOUT) || c->t.write_wants_read)
 		conn_flush(s, c);
-settle:
 	conn_settle(s, c);
-out:
-	conn_unlock(s, c, ts);
+}
+
+static void conn_event(struct ks_server *s, struct sconn *c, uint32_t ev, struct tstate *ts)
+{
+	atomic_fetch_or(&c->evbits, ev);
+	if (pthread_mutex_trylock(&c->lock) == 0)
+		conn_unlock(s, c, ts); /* else the holder handles them */
 }
 
 static void accept_one(struct ks_server *s, int fd, long long now)
 {
 	struct sconn *c = calloc(1, sizeof *c);
-	struct epoll_event e = { .events = EPOLLIN | EPOLLONESHOT };
+	struct epoll_event e = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	int one = 1;
 
 	if (!c || ks_tconn_init(&c->t, fd, s->ctx, 1)) {
@@ -348,7 +336,6 @@ static void accept_one(struct ks_server *s, int fd, long long now)
 	atomic_fetch_add_explicit(&s->metrics->conns_open, 1, RLX);
 	atomic_fetch_add_explicit(&s->metrics->conns_total, 1, RLX);
 	e.data.ptr = c;
-	c->armed = e.events;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e)) {
 		pthread_mutex_lock(&c->lock);
 		conn_close(s, c, "epoll_ctl failed");
@@ -443,6 +430,8 @@ static void answer_locked(struct ks_server *s, struct sconn *c, struct job *j,
 		conn_close(s, c, "cannot answer (out of memory)");
 		return;
 	}
+	if (!ks_tconn_unsent(&c->t))
+		c->held_since = now;
 	buf_append(&c->t.out, j->resp.data, j->resp.len);
 	if (j->res.close)
 		c->close_after_flush = 1;
@@ -470,28 +459,34 @@ static void drain(struct ks_server *s, struct sconn *c, struct job *list, struct
 	}
 	if (c->closed)
 		return;
-	if (!c->busy || ks_tconn_unsent(&c->t) >= FLUSH_AT || c->close_after_flush)
-		conn_flush(s, c); /* the last answer in progress writes them all */
+	/* answers are written together: by the last one in progress, or once
+	 * enough are held, or once the oldest has waited HOLD_US */
+	if (!c->busy || ks_tconn_unsent(&c->t) >= FLUSH_AT || c->close_after_flush ||
+	    now - c->held_since >= HOLD_US)
+		conn_flush(s, c);
 	if (c->paused && !c->closed)
 		conn_pump(s, c, now);
 	conn_settle(s, c);
 }
 
-/* Release c->lock, answering first whatever finished meanwhile: a thread
- * that finishes a job while somebody else holds the lock does not wait, it
- * leaves the job on c->done for the holder. */
+/* Release c->lock, doing first whatever was left for the holder: socket
+ * events and finished answers that arrived while the lock was taken. */
 static void conn_unlock(struct ks_server *s, struct sconn *c, struct tstate *ts)
 {
 	struct job *freeq = NULL, *j;
 
 	for (;;) {
+		uint32_t ev = atomic_exchange(&c->evbits, 0);
 		struct job *list = atomic_exchange(&c->done, NULL);
-		if (list) {
+		if (ev)
+			handle_events(s, c, ev);
+		if (list)
 			drain(s, c, list, ts, &freeq);
+		if (ev || list)
 			continue;
-		}
 		pthread_mutex_unlock(&c->lock);
-		if (!atomic_load(&c->done) || pthread_mutex_trylock(&c->lock))
+		if ((!atomic_load(&c->done) && !atomic_load(&c->evbits)) ||
+		    pthread_mutex_trylock(&c->lock))
 			break;
 	}
 	while ((j = freeq)) {
@@ -573,30 +568,51 @@ static void run_job(struct ks_server *s, struct job *j, struct tstate *ts)
 
 /* ---- housekeeping ---- */
 
-/* Mark timed-out connections; their next event (forced at once) closes them. */
-static void scan_timeouts(struct ks_server *s, struct tstate *ts, long long now)
+static int timed_out(struct ks_server *s, struct sconn *c, long long now)
 {
 	long long idle = s->conf->idle_timeout * 1000000LL;
 	long long hs = s->conf->handshake_timeout * 1000000LL;
 
+	if (c->closed)
+		return 0;
+	if (!c->t.established && now - c->since_us > hs) {
+		atomic_fetch_add_explicit(&s->metrics->handshake_failures, 1, RLX);
+		return 1;
+	}
+	if (c->t.established && !c->pending && !ks_tconn_unsent(&c->t) &&
+	    now - c->active_us > idle) {
+		atomic_fetch_add_explicit(&s->metrics->idle_closed, 1, RLX);
+		return 2;
+	}
+	return 0;
+}
+
+/* Close connections whose handshake or idle time ran out. A connection seen
+ * here cannot be freed before this thread's next loop (epochs), so the list
+ * lock need not be held while closing. */
+static void scan_timeouts(struct ks_server *s, struct tstate *ts, long long now)
+{
+	struct sconn *late[256];
+	int why[256];
+	size_t n = 0;
+
 	pthread_mutex_lock(&s->list_lock);
-	for (struct sconn *c = s->conns; c; c = c->next) {
-		int hs_late, idle_late;
+	for (struct sconn *c = s->conns; c && n < 256; c = c->next) {
 		if (pthread_mutex_trylock(&c->lock))
 			continue;
-		hs_late = !c->t.established && now - c->since_us > hs;
-		idle_late = c->t.established && !c->pending && !ks_tconn_unsent(&c->t) &&
-			    now - c->active_us > idle;
-		if (!c->closed && !c->kill && (hs_late || idle_late)) {
-			atomic_fetch_add_explicit(hs_late ? &s->metrics->handshake_failures
-							  : &s->metrics->idle_closed, 1, RLX);
-			log_debug(c->peer.addr, "closing: %s", hs_late ? "handshake timed out" : "idle");
-			c->kill = 1;
-			conn_rearm(s, c);
-		}
-		conn_unlock(s, c, ts);
+		why[n] = timed_out(s, c, now);
+		pthread_mutex_unlock(&c->lock);
+		/* work left for the holder while we held it is done below */
+		if (why[n] || atomic_load(&c->done) || atomic_load(&c->evbits))
+			late[n++] = c;
 	}
 	pthread_mutex_unlock(&s->list_lock);
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&late[i]->lock);
+		if (why[i])
+			conn_close(s, late[i], why[i] == 1 ? "handshake timed out" : "idle");
+		conn_unlock(s, late[i], ts);
+	}
 }
 
 static unsigned long long min_seen(struct ks_server *s)
@@ -665,7 +681,7 @@ static void dispatch(struct ks_server *s, void *p, uint32_t ev, long long now,
 		atomic_store(&s->wake_pending, 0);
 		epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->wakefd, &e);
 	} else if (p != &s->stopfd) {
-		conn_event(s, p, ev, now, ts);
+		conn_event(s, p, ev, ts);
 	}
 }
 

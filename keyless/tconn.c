@@ -167,7 +167,7 @@ int ks_tconn_read(struct ks_tconn *c, size_t max)
 		}
 		c->in_len += (size_t)ret;
 	}
-	return 0;
+	return 1; /* stopped at max: there may be more */
 }
 
 int ks_tconn_has_buffered(const struct ks_tconn *c)

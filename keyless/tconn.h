@@ -40,9 +40,9 @@ void ks_tconn_free(struct ks_tconn *c, int polite);
 /* Drive the handshake: 0 when done, CDNI_EBUSY when it needs more events,
  * CDNI_ETLS (message in err) when it failed. */
 int ks_tconn_handshake(struct ks_tconn *c, char *err, size_t errlen);
-/* Read what the socket has (at most until in holds max bytes). 0 when
- * something or nothing arrived, CDNI_ECLOSED at end of stream, CDNI_EIO or
- * CDNI_ETLS on errors. */
+/* Read what the socket has (at most until in holds max bytes). 0 when the
+ * socket is dry (it would block), 1 when max was reached first (there may be
+ * more), CDNI_ECLOSED at end of stream, CDNI_EIO or CDNI_ETLS on errors. */
 int ks_tconn_read(struct ks_tconn *c, size_t max);
 /* Whether SSL holds decrypted bytes not yet read (no event will come). */
 int ks_tconn_has_buffered(const struct ks_tconn *c);

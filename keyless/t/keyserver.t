@@ -123,7 +123,9 @@ like "$($KSF $F1 --tls 1.2 frame:1:f1:payload=00 recv)" "tls=TLSv1.2" "a TLS 1.2
 like "$($KSF $F1 frame:1:f1:payload=00 recv)" "tls=TLSv1.3" "a TLS 1.3 peer is served"
 
 # ---- malformed and refused frames on one connection, which stays up ----
-D32=$(printf x | openssl dgst -sha256 -binary | xxd -p -c 64)
+hex() { od -An -v -tx1 | tr -d ' \n'; }
+unhex() { python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read().strip()))'; }
+D32=$(printf x | openssl dgst -sha256 -binary | hex)
 out=$($KSF $F1 \
 	frame:1:99 recv \
 	frame:2:f0 recv \
@@ -231,7 +233,7 @@ fi
 # ---- SIGHUP reload under an open connection ----
 out=$($KSF $F1 frame:1:18:ski=$SKI_NEW,payload=00 recv)
 like "$out" "id=1 op=ff .* err=02" "a key not yet in keys_dir: key not found"
-$KSF $F1 frame:1:f1:payload=01 recv sleep:2 frame:2:18:ski=$SKI_NEW,payload=$(xxd -p -c 999 "$T/msg") recv >"$T/hup.out" 2>&1 &
+$KSF $F1 frame:1:f1:payload=01 recv sleep:2 frame:2:18:ski=$SKI_NEW,payload=$(hex <"$T/msg") recv >"$T/hup.out" 2>&1 &
 HUP=$!
 sleep 0.5
 cp "$T/later/new.key" "$T/keys/new.key"
@@ -241,7 +243,7 @@ ok "SIGHUP reloads keys_dir (5 keys)" grep -q "keys reloaded from .*: 5 keys" "$
 wait "$HUP"
 like "$(cat "$T/hup.out")" "id=1 op=f2" "a connection opened before the reload"
 like "$(cat "$T/hup.out")" "id=2 op=f0 len=1024 payload=[0-9a-f]{128}" "  uses the new key after it, on the same connection"
-sed -n 's/^id=2 op=f0 len=1024 payload=\([0-9a-f]*\).*/\1/p' "$T/hup.out" | xxd -r -p >"$T/sig"
+sed -n 's/^id=2 op=f0 len=1024 payload=\([0-9a-f]*\).*/\1/p' "$T/hup.out" | unhex >"$T/sig"
 ok "  and the Ed25519 signature verifies" openssl pkeyutl -verify -pubin -inkey "$T/new.pub" -rawin -in "$T/msg" -sigfile "$T/sig"
 
 # ---- idle timeout ----
