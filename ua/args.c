@@ -171,3 +171,26 @@ int ua_max_redirs_parse(const char *s, int *n)
 	*n = (int)v;
 	return 0;
 }
+
+int ua_resolver_check(const char *r, char *why, size_t whylen)
+{
+	const char *at = strchr(r, '@');
+	size_t n = at ? (size_t)(at - r) : strlen(r);
+	unsigned char addr[16];
+	char ip[64], *end;
+	long port;
+
+	if (n == 0 || n >= sizeof ip)
+		return bad(why, whylen, "want IP or IP@PORT");
+	memcpy(ip, r, n);
+	ip[n] = '\0';
+	if (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1)
+		return bad(why, whylen, "want a numeric IPv4 or IPv6 address, then @PORT");
+	if (!at)
+		return 0;
+	errno = 0;
+	port = strtol(at + 1, &end, 10);
+	if (errno || end == at + 1 || *end || port < 1 || port > 65535)
+		return bad(why, whylen, "port must be 1..65535");
+	return 0;
+}

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,12 +19,13 @@
 
 /* ---- TLS: what the handshake showed ------------------------------------ */
 
-static int ssl_ctx_index = -1;
+static int ssl_ctx_index = -1, ssl_dane_index = -1;
 static pthread_once_t ssl_ctx_once = PTHREAD_ONCE_INIT;
 
 static void ssl_ctx_index_init(void)
 {
 	ssl_ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	ssl_dane_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL); /* DANE set up once */
 }
 
 static struct ua_session *session_of(const SSL *ssl)
@@ -142,6 +144,27 @@ static void tls_capture(struct ua_session *s, const SSL *ssl)
 	if (peer)
 		tls_fill_cert(tls, peer, s);
 	tls->verified = SSL_get_verify_result(ssl) == X509_V_OK;
+	if (s->dane && !s->dane_matched[0])
+		dane_ssl_matched((SSL *)(uintptr_t)ssl, s->dane_matched, sizeof s->dane_matched);
+}
+
+/* Before the ClientHello: hand this hop's TLSA records to OpenSSL (RFC 7671:
+ * DANE-EE without name checks, the CNAME-expanded name accepted too). When
+ * no record is usable, the host name check is OpenSSL's instead of
+ * libcurl's (which is off for DANE hops). */
+static void dane_start(struct ua_session *s, SSL *ssl)
+{
+	int n;
+
+	if (ssl_dane_index < 0 || SSL_get_ex_data(ssl, ssl_dane_index))
+		return; /* a renegotiation: DANE is already on */
+	SSL_set_ex_data(ssl, ssl_dane_index, s);
+	n = dane_ssl_setup(ssl, s->dane_base, s->dane_alt, s->dane, s->dane_err, sizeof s->dane_err);
+	if (n > 0)
+		return;
+	if (n == 0)
+		snprintf(s->dane_err, sizeof s->dane_err, "no usable TLSA record");
+	SSL_set1_host(ssl, s->dane_base);
 }
 
 static void info_cb(const SSL *ssl, int where, int ret)
@@ -149,6 +172,8 @@ static void info_cb(const SSL *ssl, int where, int ret)
 	struct ua_session *s = session_of(ssl);
 
 	(void)ret;
+	if (s && s->dane && (where & SSL_CB_HANDSHAKE_START))
+		dane_start(s, (SSL *)(uintptr_t)ssl);
 	if (s && (where & SSL_CB_HANDSHAKE_DONE))
 		tls_capture(s, ssl);
 }
@@ -164,6 +189,8 @@ static CURLcode ssl_ctx_setup(CURL *curl, void *sslctx, void *arg)
 		return CURLE_SSL_CONNECT_ERROR;
 	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verify_cb);
 	SSL_CTX_set_info_callback(ctx, info_cb);
+	if (((struct ua_session *)arg)->dane && SSL_CTX_dane_enable(ctx) <= 0)
+		return CURLE_SSL_CONNECT_ERROR;
 	return CURLE_OK;
 }
 
@@ -523,6 +550,7 @@ int ua_session_cleanup(struct ua_session *s)
 	curl_slist_free_all(s->req_headers);
 	EVP_MD_CTX_free(s->md);
 	free(s->chain_error);
+	ua_dns_cleanup(s);
 	if (s->out == stdout)
 		rc = fflush(stdout) == 0 ? 0 : CDNI_EIO;
 	else if (s->out)

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "dane/dane.h"
 #include "ua/ua.h"
 
 struct ua_session {
@@ -33,7 +34,24 @@ struct ua_session {
 	char cb_why[256];
 	/* the final body (-o) */
 	FILE *out;
+	/* DNS path (ua/dns.c) */
+	struct dane_vr *vr;
+	struct curl_slist *hop_resolve;    /* --resolve plus this hop's DNS answer */
+	struct dane_tlsa_set *dane;        /* usable TLSA records for this hop, or NULL */
+	char *dane_base, *dane_alt;        /* the original and the CNAME-expanded name */
+	char dane_matched[320];            /* the record that authenticated the peer */
+	char dane_err[256];
 };
+
+/* DNS for hop h before it is fetched (ua/dns.c): resolve and validate its
+ * host, record h->dns, pin the addresses for libcurl, find TLSA records
+ * (--dane). Returns 0 to fetch, 1 when the hop must not be fetched (the
+ * reason is in err: bogus data, no address), or CDNI_ENOMEM. */
+int ua_dns_prepare(struct ua_session *s, struct ua_trace *t, struct ua_hop *h, char *err,
+		   size_t errlen);
+/* After the fetch: the "dane hop N" check. */
+int ua_dns_conclude(struct ua_session *s, struct ua_trace *t, struct ua_hop *h);
+void ua_dns_cleanup(struct ua_session *s);
 
 int ua_session_init(struct ua_session *s, const struct ua_opts *o, char *err, size_t errlen);
 /* Closes the output file; CDNI_EIO when writing it failed. */

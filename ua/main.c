@@ -26,6 +26,12 @@ static const char usage[] =
 	"  --max-redirs N          follow at most N redirects (default 10); more is an error\n"
 	"  --allow-downgrade       let an https -> http redirect pass the no-downgrade check\n"
 	"  --timeout SECONDS       deadline for each hop, fractions allowed (default 10)\n"
+	"  --resolver IP[@PORT]    resolve hosts through this DNS server (default: resolv.conf\n"
+	"                          when --anchor, --trust-ad or --dane is given)\n"
+	"  --anchor FILE           DNSSEC trust anchors (DS or DNSKEY records): validate\n"
+	"                          answers here; bogus answers end the run\n"
+	"  --trust-ad              believe the resolver's AD bit instead of validating\n"
+	"  --dane                  check https hops against secure TLSA records (RFC 7671)\n"
 	"  -o, --output FILE       write the final response's body to FILE ('-': stdout)\n"
 	"  --trace FILE            write the JSON trace to FILE (default: stdout)\n"
 	"  -q, --quiet             print nothing on stderr (the trace has everything)\n"
@@ -37,7 +43,7 @@ static const char usage[] =
 	"See docs/cdni-ua.md for the trace format.\n";
 
 enum { OPT_METHOD = 256, OPT_RANGE, OPT_RESOLVE, OPT_CACERT, OPT_MAXREDIRS, OPT_DOWNGRADE,
-       OPT_TIMEOUT, OPT_TRACE };
+       OPT_TIMEOUT, OPT_TRACE, OPT_RESOLVER, OPT_ANCHOR, OPT_TRUSTAD, OPT_DANE };
 
 static const struct option longopts[] = {
 	{ "method", required_argument, NULL, OPT_METHOD },
@@ -50,6 +56,10 @@ static const struct option longopts[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "output", required_argument, NULL, 'o' },
 	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "resolver", required_argument, NULL, OPT_RESOLVER },
+	{ "anchor", required_argument, NULL, OPT_ANCHOR },
+	{ "trust-ad", no_argument, NULL, OPT_TRUSTAD },
+	{ "dane", no_argument, NULL, OPT_DANE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -106,6 +116,14 @@ static int take_option(struct cli *c, int opt, const char *arg)
 			       ? usage_error("--timeout %s: want seconds, > 0, at most 86400", arg) : 0;
 	case 'o': c->o.output = arg; return 0;
 	case OPT_TRACE: c->trace = arg; return 0;
+	case OPT_RESOLVER:
+		c->o.resolver = arg;
+		return ua_resolver_check(arg, why, sizeof why) ? usage_error("--resolver %s: %s", arg, why) : 0;
+	case OPT_ANCHOR:
+		c->o.anchor = arg;
+		return access(arg, R_OK) ? usage_error("--anchor %s: cannot read it", arg) : 0;
+	case OPT_TRUSTAD: c->o.trust_ad = true; return 0;
+	case OPT_DANE: c->o.dane = true; return 0;
 	case 'q': c->quiet = true; return 0;
 	case 'h': fputs(usage, stdout); return 100;
 	default: fprintf(stderr, "%s", usage); return 2;
@@ -127,6 +145,8 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		return usage_error("%s: %s", c->o.url, why);
 	if (c->o.output && strcmp(c->o.output, "-") == 0 && (!c->trace || !strcmp(c->trace, "-")))
 		return usage_error("-o - needs --trace FILE (the trace goes to stdout)");
+	if (c->o.dane && !c->o.anchor && !c->o.trust_ad)
+		return usage_error("--dane needs --anchor FILE or --trust-ad (without, no TLSA record is secure)");
 	c->o.headers = c->headers;
 	c->o.resolve = c->resolve;
 	return 0;

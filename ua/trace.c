@@ -90,6 +90,7 @@ static void hop_free(struct ua_hop *h)
 	free(h->location);
 	free(h->http_version);
 	ua_tls_free(h->tls);
+	json_decref(h->dns);
 	ua_hop_clear_headers(h);
 	free(h->headers);
 	free(h);
@@ -367,6 +368,8 @@ static json_t *hop_json(const struct ua_hop *h)
 	jset(o, "location", jstr(h->location), &err);
 	jset(o, "http_version", jstr(h->http_version), &err);
 	jset(o, "tls", tls_json(h->tls), &err);
+	if (h->dns)
+		jset(o, "dns", json_incref(h->dns), &err);
 	jset(o, "timing_ms", timing_json(&h->timing), &err);
 	jset(o, "headers", headers_json(h), &err);
 	jset(o, "body", body_json(h), &err);

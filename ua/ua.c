@@ -94,9 +94,16 @@ static int run_hops(struct ua_session *s, struct ua_trace *t, const struct ua_op
 		if (!h)
 			return CDNI_ENOMEM;
 		err[0] = '\0';
+		rc = ua_dns_prepare(s, t, h, err, sizeof err);
+		if (rc == CDNI_ENOMEM)
+			return rc;
+		if (rc) {
+			log_hop(h, err);
+			return ua_trace_fail(t, "hop %d: %s", h->n, err);
+		}
 		rc = ua_fetch_hop(s, h, o->url, err, sizeof err);
 		log_hop(h, err);
-		if (rc == CDNI_ENOMEM || hop_checks(t, h, err))
+		if (rc == CDNI_ENOMEM || hop_checks(t, h, err) || ua_dns_conclude(s, t, h))
 			return CDNI_ENOMEM;
 		if (rc)
 			return ua_trace_fail(t, "hop %d: %s", h->n, err);

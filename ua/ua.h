@@ -44,7 +44,19 @@ struct ua_opts {
 	int max_redirs;              /* redirects followed at most */
 	bool allow_downgrade;        /* https -> http passes the no-downgrade check */
 	const char *output;          /* write the final body here; NULL: discard */
+	/* DNS (docs/cdni-ua.md "DNS, DNSSEC and DANE"): resolve each hop's host
+	 * through this resolver ("IP@PORT"; NULL with the DNS path on: resolv.conf),
+	 * validating from the trust anchors in anchor (DS/DNSKEY records) or, with
+	 * trust_ad, by the resolver's AD bit; with dane, check https hops per
+	 * RFC 7671 against secure TLSA records. */
+	const char *resolver;
+	const char *anchor;
+	bool trust_ad;
+	bool dane;
 };
+
+/* Is the DNS path on (any of resolver, anchor, trust_ad, dane)? */
+bool ua_dns_enabled(const struct ua_opts *o);
 
 void ua_opts_init(struct ua_opts *o);
 
@@ -54,6 +66,8 @@ int ua_method_check(const char *m, char *why, size_t whylen);
 int ua_header_check(const char *h, char *why, size_t whylen);
 int ua_range_check(const char *r, char *why, size_t whylen);
 int ua_resolve_check(const char *r, char *why, size_t whylen);
+/* "IP" or "IP@PORT" (IPv4 or IPv6, port 1..65535). */
+int ua_resolver_check(const char *r, char *why, size_t whylen);
 /* The start URL: absolute, http or https, with a host. */
 int ua_url_check(const char *url, char *why, size_t whylen);
 /* "10", "0.5": seconds, > 0 and at most a day, into milliseconds. */
@@ -116,6 +130,7 @@ struct ua_hop {
 	char *location;      /* the resolved redirect target, or NULL */
 	char *http_version;  /* "1.1", "2", or NULL */
 	struct ua_tls *tls;  /* NULL for http, or https without a session */
+	json_t *dns;         /* the DNS resolution of host (DNS path on), or NULL */
 	struct ua_timing timing;
 	struct ua_header *headers; /* the response's, last value of a name wins */
 	size_t nheaders, capheaders;
