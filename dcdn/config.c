@@ -39,6 +39,9 @@ const struct conf_item dcdn_conf_table[] = {
 		 "seconds a client connection may stay idle"),
 	CONF_STR("access_log", struct dcdn_conf, access_log, "-", 0,
 		 "access log file (one JSON object per request); \"-\": stdout; \"off\": none"),
+	CONF_OBJ("uri_signing", struct dcdn_conf, uri_signing, dcdn_usign_table, 0,
+		 "RFC 9246 URI signing (MI.UriSigning): verify, strip from the cache key, renew; "
+		 "on when keys is set"),
 	CONF_END
 };
 
@@ -98,6 +101,16 @@ static int check_listeners(const struct dcdn_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Load the URI signing keys once, so that -n reports what start would. */
+static int check_usign(const struct dcdn_conf *c, char *err, size_t errlen)
+{
+	struct usign *u = NULL;
+	int rc = usign_new(&c->uri_signing, &u, err, errlen);
+
+	usign_free(u);
+	return rc;
+}
+
 int dcdn_conf_check(const struct dcdn_conf *c, char *err, size_t errlen)
 {
 	if (check_listeners(c, err, errlen) || check_url(c->upstream, err, errlen) ||
@@ -109,7 +122,7 @@ int dcdn_conf_check(const struct dcdn_conf *c, char *err, size_t errlen)
 	if (c->max_object_size > c->cache_size)
 		return fail(err, errlen, "max_object_size: %lld is more than cache_size (%lld)",
 			    c->max_object_size, c->cache_size);
-	return 0;
+	return check_usign(c, err, errlen);
 }
 
 static int finish_load(struct dcdn_conf *c, const char *name, char *err, size_t errlen)

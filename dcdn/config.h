@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "common/conf.h"
+#include "dcdn/usign.h"
 
 struct dcdn_conf {
 	struct conf_list listen; /* struct listen_conf */
@@ -21,6 +22,7 @@ struct dcdn_conf {
 	long long connection_limit;
 	long long timeout;         /* client idle timeout, seconds */
 	char *access_log;
+	struct dcdn_usign_conf uri_signing; /* RFC 9246 enforcement; on when keys is set */
 };
 
 extern const struct conf_item dcdn_conf_table[];

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/accesslog.h"
 #include "common/buf.h"
@@ -14,15 +15,26 @@
 #include "common/http.h"
 #include "common/httpd.h"
 #include "common/log.h"
+#include "common/tls.h"
 #include "common/upstream.h"
 #include "dcdn/fill.h"
+#include "dcdn/usign.h"
 
 #define EDGE_MAX_HOOKS 8
 #define STREAM_BLOCK (64 * 1024)
 #define CONN_MEMORY (32 * 1024)
 
+/* What a request needs to know of the listener it came in on. */
+struct listener {
+	bool tls;
+	bool has_spki;
+	uint8_t spki[32]; /* SHA-256 of the SPKI of its certificate (cdnicb) */
+};
+
 struct edge {
 	const struct dcdn_conf *conf;
+	struct listener *lis; /* one per conf->listen entry, like hs */
+	struct usign *usign;  /* RFC 9246 hook state; NULL: not configured */
 	struct cache *cache;
 	struct fillpool *fills;
 	struct access_log alog;
@@ -42,6 +54,7 @@ enum phase { PH_IDLE, PH_NEW, PH_START, PH_WAIT, PH_DONE };
 struct conn {
 	struct edge *e;
 	struct MHD_Connection *mc;
+	const struct listener *li;
 	enum phase phase;
 	bool too_long;  /* request target did not fit raw */
 	bool initiator; /* this request started the fill it waits for */
@@ -232,6 +245,22 @@ static bool kept_in_304(const char *name)
 	return false;
 }
 
+/* One stored header; a Location gets a renewed token (URI signing, cdnistt 2). */
+static void add_header(struct MHD_Response *r, const struct conn *cx, const char *name,
+		       const char *value)
+{
+	struct buf b;
+
+	if (!cx->ri.location_param || strcasecmp(name, MHD_HTTP_HEADER_LOCATION) != 0) {
+		MHD_add_response_header(r, name, value);
+		return;
+	}
+	buf_init(&b, 0);
+	if (req_location_param(value, cx->ri.location_param, &b) == 0)
+		MHD_add_response_header(r, name, b.data);
+	buf_free(&b);
+}
+
 static void add_headers(struct MHD_Response *r, struct conn *cx, struct cache_obj *o,
 			const struct cache_meta *m, const struct req_plan *p)
 {
@@ -240,7 +269,9 @@ static void add_headers(struct MHD_Response *r, struct conn *cx, struct cache_ob
 	for (size_t i = 0; i < m->nhdrs; i++)
 		if ((p->status != 304 || kept_in_304(m->hdrs[i].name)) &&
 		    strcasecmp(m->hdrs[i].name, "Accept-Ranges") != 0)
-			MHD_add_response_header(r, m->hdrs[i].name, m->hdrs[i].value);
+			add_header(r, cx, m->hdrs[i].name, m->hdrs[i].value);
+	if (cx->ri.set_cookie)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cx->ri.set_cookie);
 	if (p->content_range[0])
 		MHD_add_response_header(r, "Content-Range", p->content_range);
 	if (m->status == 200 && m->length != CACHE_SIZE_UNKNOWN && p->status != 304)
@@ -388,6 +419,22 @@ static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char
 	return MHD_YES;
 }
 
+/* What the policy hooks may look at besides the request line and Host. */
+static void policy_context(struct conn *cx)
+{
+	char peer[96];
+	const char *colon;
+
+	httpd_peer(cx->mc, peer, sizeof peer);
+	colon = strrchr(peer, ':');
+	snprintf(cx->ri.client_ip, sizeof cx->ri.client_ip, "%.*s",
+		 (int)(colon ? (size_t)(colon - peer) : strlen(peer)), peer);
+	cx->ri.scheme = cx->li && cx->li->tls ? "https" : "http";
+	cx->ri.spki_sha256 = cx->li && cx->li->has_spki ? cx->li->spki : NULL;
+	cx->ri.cookie = MHD_lookup_connection_value(cx->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
+	cx->ri.now = (long long)time(NULL);
+}
+
 static enum MHD_Result begin(struct conn *cx, const char *method, const char *version)
 {
 	struct req_in in = { .method = method, .version = version, .target = cx->raw,
@@ -403,8 +450,10 @@ static enum MHD_Result begin(struct conn *cx, const char *method, const char *ve
 	st = cx->too_long ? 414 : req_parse(&cx->ri, &in, &reason);
 	if (st)
 		return respond_text(cx, st, reason ? reason : "request target too long");
+	policy_context(cx);
 	if (!req_policy(cx->e->hooks, cx->e->nhooks, &cx->ri, &v))
 		return lookup(cx);
+	cx->cache = NULL; /* refused or redirected by policy: no cache verdict */
 	if (!v.location)
 		return respond_text(cx, v.status, v.reason ? v.reason : "refused");
 	r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -467,6 +516,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
 	cx->note = NULL;
 	cx->ri.method = NULL;
 	cx->ri.head = false;
+	req_reset(&cx->ri);
 	buf_reset(&cx->upstream);
 	return cx;
 }
@@ -500,6 +550,8 @@ static void log_request(struct conn *cx, enum MHD_RequestTerminationCode toe)
 		.upstream = cx->upstream.len ? cx->upstream.data : NULL,
 		.tls = tls_name(cx->mc),
 		.note = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? cx->note : "aborted",
+		.urisigning = cx->ri.usign_code[0] ? cx->ri.usign_code : NULL,
+		.urisigning_reason = cx->ri.usign_reason[0] ? cx->ri.usign_reason : NULL,
 	};
 
 	access_log_write(&cx->e->alog, &a);
@@ -520,6 +572,16 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
 	*req_cls = NULL;
 }
 
+static const struct listener *listener_of(const struct edge *e, struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_DAEMON);
+
+	for (size_t i = 0; ci && e->hs && i < e->conf->listen.n; i++)
+		if (e->hs[i].d == ci->daemon)
+			return &e->lis[i];
+	return NULL;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
@@ -530,8 +592,10 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 		if (!cx)
 			return;
 		memset(cx, 0, offsetof(struct conn, raw));
+		req_init(&cx->ri);
 		cx->e = cls;
 		cx->mc = mc;
+		cx->li = listener_of(cx->e, mc);
 		cx->rd.w.wake = wake_resume;
 		cx->rd.w.arg = mc;
 		buf_init(&cx->upstream, 0);
@@ -541,6 +605,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 	if (cx) {
 		cache_reader_detach(&cx->rd);
 		buf_free(&cx->upstream);
+		req_reset(&cx->ri);
 		free(cx);
 		*socket_context = NULL;
 	}
@@ -548,6 +613,39 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 
 /* ------------------------------------------------------------------ */
 /* life cycle                                                           */
+
+/* Per listener: its scheme and the SPKI digest of its certificate. */
+static int listeners_new(struct edge *e, char *err, size_t errlen)
+{
+	const struct listen_conf *lc = e->conf->listen.v;
+	char why[256];
+	X509 *x;
+
+	if (!(e->lis = calloc(e->conf->listen.n + 1, sizeof *e->lis)))
+		return CDNI_ENOMEM;
+	for (size_t i = 0; i < e->conf->listen.n; i++) {
+		e->lis[i].tls = lc[i].tls;
+		if (!lc[i].tls || !lc[i].cert)
+			continue;
+		if (!(x = tls_load_cert(lc[i].cert, why, sizeof why))) {
+			snprintf(err, errlen, "listen[%zu].cert: %s", i, why);
+			return CDNI_ECONFIG;
+		}
+		e->lis[i].has_spki = tls_spki_sha256(x, e->lis[i].spki) == 0;
+		X509_free(x);
+	}
+	return 0;
+}
+
+/* URI signing (dcdn/usign.c) as the first policy hook, when configured. */
+static int usign_start(struct edge *e, char *err, size_t errlen)
+{
+	int rc = usign_new(&e->conf->uri_signing, &e->usign, err, errlen);
+
+	if (!rc && e->usign)
+		rc = edge_add_hook(e, &(struct req_hook){ "uri_signing", usign_hook, e->usign });
+	return rc;
+}
 
 int edge_new(const struct dcdn_conf *conf, struct edge **out, char *err, size_t errlen)
 {
@@ -574,6 +672,10 @@ int edge_new(const struct dcdn_conf *conf, struct edge **out, char *err, size_t 
 		return CDNI_ECONFIG;
 	}
 	e->logging = conf->access_log != NULL;
+	if (listeners_new(e, err, errlen) || usign_start(e, err, errlen)) {
+		edge_free(e);
+		return CDNI_ECONFIG;
+	}
 	*out = e;
 	return 0;
 }
@@ -626,5 +728,7 @@ void edge_free(struct edge *e)
 		cache_free(e->cache);
 	}
 	access_log_close(&e->alog);
+	usign_free(e->usign);
+	free(e->lis);
 	free(e);
 }

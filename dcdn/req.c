@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -107,6 +108,37 @@ int req_parse(struct req_info *ri, const struct req_in *in, const char **reason)
 	snprintf(ri->key, sizeof ri->key, "%.*s%s", (int)host_sans_port(ri->host), ri->host,
 		 ri->target);
 	return 0;
+}
+
+void req_init(struct req_info *ri)
+{
+	ri->usign_code[0] = '\0';
+	ri->usign_reason[0] = '\0';
+	ri->note[0] = '\0';
+	ri->set_cookie = NULL;
+	ri->location_param = NULL;
+}
+
+void req_reset(struct req_info *ri)
+{
+	free(ri->set_cookie);
+	free(ri->location_param);
+	req_init(ri);
+}
+
+int req_location_param(const char *location, const char *param, struct buf *b)
+{
+	size_t frag = strcspn(location, "#");
+	const char *q = memchr(location, '?', frag);
+
+	buf_append(b, location, frag);
+	if (!q)
+		buf_putc(b, '?');
+	else if (location[frag - 1] != '?' && location[frag - 1] != '&')
+		buf_putc(b, '&');
+	buf_puts(b, param);
+	buf_puts(b, location + frag);
+	return b->err;
 }
 
 int req_policy(const struct req_hook *hooks, size_t n, struct req_info *ri, struct req_verdict *v)

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "dcdn/cache.h"
 
 #define REQ_TARGET_MAX 4096
@@ -31,7 +32,32 @@ struct req_info {
 	char target[REQ_TARGET_MAX];       /* path?query as received */
 	char key[REQ_KEY_MAX];             /* cache key: host (no port) + target */
 	char fetch_target[REQ_TARGET_MAX]; /* what is asked of the upstream */
+
+	/* Set by the edge for the policy hooks. */
+	const char *scheme;          /* "http" or "https" */
+	char client_ip[64];          /* the client's address, no port */
+	const char *cookie;          /* the Cookie header, or NULL */
+	const uint8_t *spki_sha256;  /* SHA-256 of the SPKI of the certificate this
+					listener presents; NULL over http */
+	long long now;               /* Unix time of the request */
+
+	/* Left by the hooks for the answer and the access log (req_reset). */
+	char usign_code[4];          /* RFC 9246 s-uri-signing ("200", "404"); "" */
+	char usign_reason[256];      /* s-uri-signing-deny-reason; "" */
+	char note[320];              /* text of a refusal (the verdict's reason) */
+	char *set_cookie;            /* a Set-Cookie for the answer (renewal) */
+	char *location_param;        /* "NAME=TOKEN" for the query of a Location the
+					answer carries (renewal by query string) */
 };
+
+/* Empty the hooks' outputs of a struct whose pointers are garbage (a new
+ * connection) / of one in use (each request; frees them). */
+void req_init(struct req_info *ri);
+void req_reset(struct req_info *ri);
+
+/* Location with param added to its query ("?p" or "&p", before a
+ * fragment). Returns 0 or CDNI_ENOMEM (b's sticky error). */
+int req_location_param(const char *location, const char *param, struct buf *b);
 
 /* A policy's answer when it refuses a request. */
 struct req_verdict {

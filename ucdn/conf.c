@@ -28,6 +28,9 @@ const struct conf_item ucdn_conf_table[] = {
 		 "with threads > 0: threads that fetch from the origin (connections wait suspended)"),
 	CONF_STR("access_log", struct ucdn_conf, access_log, "-", 0,
 		 "access log file (JSON lines), \"-\" for stdout, \"off\" for none"),
+	CONF_OBJ("uri_signing", struct ucdn_conf, uri_signing, ucdn_sign_table, 0,
+		 "RFC 9246: sign every redirect's Location (key set), verify incoming tokens "
+		 "(verify.keys set)"),
 	CONF_END
 };
 
@@ -89,6 +92,17 @@ static int check_origin_keys(const struct ucdn_conf *cf, const struct route_poli
 	return 0;
 }
 
+/* Load the signing key, the verifier's keys and the rules' certificates
+ * once, so that -n reports what start would. */
+static int check_signing(const struct ucdn_conf *cf, char *err, size_t errlen)
+{
+	struct ucdn_sign *s = NULL;
+	int rc = ucdn_sign_new(&cf->uri_signing, &cf->route, &s, err, errlen);
+
+	ucdn_sign_free(s);
+	return rc;
+}
+
 int ucdn_conf_check(const struct ucdn_conf *cf, struct route_policy **policy, char *err,
 		    size_t errlen)
 {
@@ -99,7 +113,7 @@ int ucdn_conf_check(const struct ucdn_conf *cf, struct route_policy **policy, ch
 		return rc;
 	if ((rc = route_policy_new(&p, &cf->route, err, errlen)))
 		return rc;
-	if ((rc = check_origin_keys(cf, p, err, errlen))) {
+	if ((rc = check_origin_keys(cf, p, err, errlen)) || (rc = check_signing(cf, err, errlen))) {
 		route_policy_free(p);
 		return rc;
 	}

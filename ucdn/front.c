@@ -71,10 +71,11 @@ static enum MHD_Result respond_refuse(struct MHD_Connection *c, const struct rou
 			    MHD_HTTP_HEADER_CACHE_CONTROL, d->cache_control, NULL };
 	struct MHD_Response *r;
 	enum MHD_Result ret;
-	char body[160];
+	char body[384];
 	int n = snprintf(body, sizeof body, "%d %s: %s\n", d->status, http_reason(d->status),
 			 d->reason ? d->reason : "refused");
 
+	n = n < (int)sizeof body ? n : (int)sizeof body - 1;
 	o->status = d->status;
 	o->note = d->reason;
 	o->bytes = strcmp(method, "HEAD") ? n : 0;
@@ -98,6 +99,50 @@ static enum MHD_Result respond_options(struct MHD_Connection *c, const struct ro
 	return front_respond(c, d->status, "", h);
 }
 
+/* "ip" of "ip:port" (an IPv6 peer is "::1:port"). */
+static const char *peer_ip(const char *peer, char *ip, size_t len)
+{
+	const char *colon = strrchr(peer, ':');
+
+	snprintf(ip, len, "%.*s", (int)(colon ? (size_t)(colon - peer) : strlen(peer)), peer);
+	return ip;
+}
+
+/* RFC 9246 (ucdn/sign.c): verify the incoming token, sign the Location or
+ * strip the token from the origin target; a refusal answers at once. */
+static enum MHD_Result handle_signed(struct ucdn *u, struct conn *k, struct MHD_Connection *c,
+				     const char *method, const char *host,
+				     struct route_decision *d, struct outcome *o)
+{
+	char ip[64];
+	struct ucdn_sign_req rq = {
+		.scheme = k->scheme, .host = host, .target = k->raw,
+		.client_ip = peer_ip(k->peer, ip, sizeof ip), .now = (long long)time(NULL),
+		.cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
+	};
+	int rc;
+
+	rc = d->kind == ROUTE_REDIRECT
+		     ? ucdn_sign_redirect(u->sign, &rq, d->rule, d->location, &k->sres)
+		     : ucdn_sign_origin(u->sign, &rq, d->location, &k->sres);
+	if (rc) {
+		o->status = 500;
+		o->note = "out of memory";
+		return httpd_respond_text(c, 500, "500 Internal Server Error: out of memory");
+	}
+	if (k->sres.status) {
+		d->status = k->sres.status;
+		d->reason = k->sres.note;
+		d->allow = NULL;
+		return respond_refuse(c, d, method, o);
+	}
+	if (d->kind == ROUTE_ORIGIN)
+		return proxy_serve(u, k, c, method, k->sres.target ? k->sres.target : d->location, o);
+	if (k->sres.location)
+		d->location = k->sres.location;
+	return respond_redirect(c, d, method, o);
+}
+
 static enum MHD_Result handle(struct ucdn *u, struct conn *k, struct MHD_Connection *c,
 			      const char *method, const char *version, const char *host,
 			      struct outcome *o)
@@ -114,6 +159,8 @@ static enum MHD_Result handle(struct ucdn *u, struct conn *k, struct MHD_Connect
 		o->note = "out of memory";
 		return httpd_respond_text(c, 500, "500 Internal Server Error: out of memory");
 	}
+	if (u->sign && (d.kind == ROUTE_REDIRECT || d.kind == ROUTE_ORIGIN))
+		return handle_signed(u, k, c, method, host, &d, o);
 	switch (d.kind) {
 	case ROUTE_REDIRECT: return respond_redirect(c, &d, method, o);
 	case ROUTE_OPTIONS: return respond_options(c, &d, o);
@@ -129,6 +176,8 @@ static void log_access(struct ucdn *u, const struct conn *k, const char *method,
 		.peer = k->peer, .method = method, .host = host, .uri = k->raw,
 		.status = o->status, .bytes = o->bytes, .dur_us = now_us() - k->t0,
 		.location = o->location, .upstream = o->upstream, .tls = k->tls, .note = o->note,
+		.urisigning = k->sres.code[0] ? k->sres.code : NULL,
+		.urisigning_reason = k->sres.reason[0] ? k->sres.reason : NULL,
 	};
 	char ctx[96];
 
@@ -198,6 +247,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 		return NULL;
 	k->t0 = now_us();
 	k->id = atomic_fetch_add(&u->next_id, 1) + 1;
+	ucdn_sign_res_clear(&k->sres);
 	k->headers_seen = false;
 	k->raw_long = len > sizeof k->raw - 1;
 	k->raw_len = k->raw_long ? sizeof k->raw - 1 : len;
@@ -226,6 +276,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 	}
 	if (k) {
 		proxy_job_free(k->job);
+		ucdn_sign_res_clear(&k->sres);
 		buf_free(&k->out);
 		buf_free(&k->up);
 		free(k);
@@ -245,6 +296,10 @@ int ucdn_new(struct ucdn **out, const struct ucdn_conf *cf, struct route_policy 
 	}
 	u->cf = cf;
 	u->policy = policy;
+	if (ucdn_sign_new(&cf->uri_signing, &cf->route, &u->sign, err, errlen)) {
+		ucdn_free(u);
+		return CDNI_ECONFIG;
+	}
 	atomic_init(&u->next_id, 0);
 	u->log_on = strcmp(cf->access_log, "off") != 0;
 	atomic_init(&u->cancel, 0);
@@ -312,5 +367,6 @@ void ucdn_free(struct ucdn *u)
 		access_log_close(&u->log);
 	proxy_pool_free(u->pool);
 	route_policy_free(u->policy);
+	ucdn_sign_free(u->sign);
 	free(u);
 }

@@ -12,11 +12,13 @@
 #include "common/buf.h"
 #include "common/httpd.h"
 #include "redirect/route.h"
+#include "ucdn/sign.h"
 #include "ucdn/ucdn.h"
 
 struct ucdn {
 	const struct ucdn_conf *cf;
 	struct route_policy *policy;
+	struct ucdn_sign *sign;  /* RFC 9246 signing and verification; NULL: none */
 	struct access_log log;
 	bool log_on;
 	struct httpd *hs;
@@ -45,6 +47,7 @@ struct conn {
 	struct buf out;       /* Location, or the escaped origin target */
 	struct buf up;        /* origin URL of the last proxied request */
 	struct job *job;      /* origin fetch in progress (connection suspended) */
+	struct ucdn_sign_res sres; /* URI signing outcome of the request (log, Location) */
 	size_t raw_len;
 	char raw[ROUTE_MAX_TARGET + 2]; /* request target as received; last */
 };

@@ -12,6 +12,7 @@
 
 #include "common/conf.h"
 #include "redirect/route.h"
+#include "ucdn/sign.h"
 
 struct ucdn_conf {
 	struct conf_list listen; /* of struct listen_conf */
@@ -24,6 +25,7 @@ struct ucdn_conf {
 	long long threads;
 	long long origin_workers;
 	char *access_log; /* path, "-" (stdout) or "off" */
+	struct ucdn_sign_conf uri_signing; /* RFC 9246: sign Locations, verify tokens */
 };
 
 extern const struct conf_item ucdn_conf_table[];

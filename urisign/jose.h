@@ -75,6 +75,11 @@ int jose_key_thumbprint(const struct jose_key *k, char out[44]);
 int jose_key_generate(enum jose_alg alg, int rsa_bits, struct jose_key **out);
 /* Wipes secrets, frees. NULL is fine. */
 void jose_key_free(struct jose_key *k);
+/* Read a JSON file of at most 1 MiB (duplicate names refused); the text
+ * is wiped after parsing. NULL with a message naming the file. */
+json_t *jose_json_read_file(const char *path, char *err, size_t errlen);
+/* Wipe every string of a JSON document (key material) before freeing it. */
+void jose_json_wipe(json_t *j);
 /* Load a key from a file holding one JWK or a JWK set: kid picks the key of
  * a set, else the set must hold exactly one that fits (with private parts
  * when need_private). Messages start with the path ("k.jwk: cannot read:

@@ -788,7 +788,7 @@ int jose_keyset_from_json(const json_t *set, struct jose_keyset **out, char *err
 
 #define KEY_FILE_MAX (1024 * 1024)
 
-static void wipe_strings(json_t *j)
+void jose_json_wipe(json_t *j)
 {
 	const char *name;
 	json_t *v;
@@ -798,14 +798,14 @@ static void wipe_strings(json_t *j)
 		OPENSSL_cleanse((char *)(uintptr_t)json_string_value(j), json_string_length(j));
 	} else if (json_is_object(j)) {
 		json_object_foreach(j, name, v)
-			wipe_strings(v);
+			jose_json_wipe(v);
 	} else if (json_is_array(j)) {
 		json_array_foreach(j, i, v)
-			wipe_strings(v);
+			jose_json_wipe(v);
 	}
 }
 
-static json_t *read_json(const char *path, char *err, size_t errlen)
+json_t *jose_json_read_file(const char *path, char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -852,7 +852,7 @@ static const json_t *pick_jwk(const json_t *doc, const char *kid, bool need_priv
 int jose_key_load_file(const char *path, const char *kid, bool need_private,
 		       struct jose_key **out, char *err, size_t errlen)
 {
-	json_t *doc = read_json(path, err, errlen);
+	json_t *doc = jose_json_read_file(path, err, errlen);
 	const json_t *jwk;
 	struct jose_key *k = NULL;
 	char why[256] = "";
@@ -863,7 +863,7 @@ int jose_key_load_file(const char *path, const char *kid, bool need_private,
 	if ((jwk = pick_jwk(doc, kid, need_private, path, err, errlen)) &&
 	    (rc = jose_key_from_json(jwk, &k, why, sizeof why)) != 0)
 		seterr(err, errlen, "%s: %s", path, why);
-	wipe_strings(doc);
+	jose_json_wipe(doc);
 	json_decref(doc);
 	if (k && need_private && !k->priv) {
 		seterr(err, errlen, "%s: the key has no private part", path);
