@@ -13,6 +13,7 @@ PACKAGES=(
   nginx-light wrk
   procps iproute2 python3 python3-cryptography
   jq libxml2-utils
+  nsd unbound bind9-dnsutils dnsperf
   trafficserver trafficserver-experimental-plugins
 )
 
