@@ -279,6 +279,7 @@ static ldns_rr_list *zone_keys_fetch(struct dane_vr *vr, const ldns_rdf *zone, i
 {
 	ldns_rr_list *keys = NULL, *sigs = NULL, *from = NULL, *trusted = NULL, *owned_ds = NULL;
 	ldns_pkt *p = ask(vr, zone, LDNS_RR_TYPE_DNSKEY);
+	ldns_status st = LDNS_STATUS_OK;
 	char z[256];
 
 	if (!p) {
@@ -298,8 +299,9 @@ static ldns_rr_list *zone_keys_fetch(struct dane_vr *vr, const ldns_rdf *zone, i
 	}
 	if (!trusted || ldns_rr_list_rr_count(trusted) == 0)
 		set_why(why, "no DNSKEY of %s matches a trust anchor or DS%s", rdf_str(zone, z, sizeof z), "");
-	else if (!sigs || ldns_verify(keys, sigs, trusted, NULL) != LDNS_STATUS_OK)
-		set_why(why, "the DNSKEY set of %s does not verify%s", rdf_str(zone, z, sizeof z), "");
+	else if (!sigs || (st = ldns_verify(keys, sigs, trusted, NULL)) != LDNS_STATUS_OK)
+		set_why(why, "the DNSKEY set of %s does not verify: %s", rdf_str(zone, z, sizeof z),
+			sigs ? ldns_get_errorstr_by_id(st) : "no RRSIG");
 	else {
 		ldns_rr_list_free(trusted);
 		ldns_rr_list_deep_free(sigs);

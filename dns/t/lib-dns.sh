@@ -47,3 +47,36 @@ try: print(s.recv(65535).hex())
 except socket.timeout: print("")
 PY
 }
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_bg NAME COMMAND... : a third-party server, stopped by done_testing
+# (TERM; exit status 0 expected) like the project's daemons
+start_bg() {
+	local name=$1; shift
+	"$@" >"$T/$name.out" 2>"$T/$name.err" &
+	_pid[$name]=$!
+}
+
+# start_unbound NAME ANCHORFILE ZONE=IP@PORT... : a validating resolver on a
+# free port (UB_PORT_NAME), stub zones to the given servers
+start_unbound() {
+	local name=$1 anchor=$2 p; shift 2
+	command -v unbound >/dev/null || skip_all "unbound not installed (make deps)"
+	p=$(free_port)
+	{
+		printf 'server:\n  interface: 127.0.0.1@%s\n  port: %s\n  do-daemonize: no\n' "$p" "$p"
+		printf '  username: ""\n  chroot: ""\n  directory: "%s"\n  pidfile: ""\n  use-syslog: no\n' "$T"
+		printf '  logfile: ""\n  verbosity: 1\n  do-not-query-localhost: no\n  local-zone: "test." nodefault\n'
+		printf '  trust-anchor-file: "%s"\n  val-bogus-ttl: 0\n  cache-max-ttl: 1\n  ede: yes\n' "$anchor"
+		printf '  module-config: "validator iterator"\n  do-ip6: no\n'
+		for z in "$@"; do printf 'stub-zone:\n  name: "%s"\n  stub-addr: %s\n' "${z%%=*}" "${z#*=}"; done
+		printf 'remote-control:\n  control-enable: no\n'
+	} >"$T/$name.conf"
+	start_bg "$name" unbound -d -c "$T/$name.conf"
+	eval "UB_PORT_$name=$p"
+	wait_for 10 dig +time=1 +tries=1 @127.0.0.1 -p "$p" csp.test SOA
+}
+
+# uq NAME ARGS... : dig through unbound NAME
+uq() { local n=$1 p; shift; eval "p=\$UB_PORT_$n"; dig +time=3 +tries=1 @127.0.0.1 -p "$p" "$@"; }
