@@ -14,7 +14,7 @@
 # burst of unrelated load on a shared machine does not decide the ratio.
 #
 # Results: printed, and written to build/bench/keyless.md and keyless.json.
-# Knobs: BENCH_SECONDS (10), BENCH_ROUNDS (2), BENCH_KS_CONNS (2),
+# Knobs: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_KS_CONNS (2),
 # BENCH_RSA_INFLIGHT (32), BENCH_EC_INFLIGHT (64), BENCH_KEYS (10000),
 # BENCH_RSA_KEYS (half of BENCH_KEYS). The generated keys are kept in
 # build/bench/keys-N-R (the RSA ones take a few minutes to make the first time).
@@ -26,7 +26,7 @@ trap - EXIT
 trap 'for n in "${!_pid[@]}"; do kill_daemon "$n"; done; rm -rf "$T"' EXIT
 
 SECS=${BENCH_SECONDS:-10}
-ROUNDS=${BENCH_ROUNDS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_KS_CONNS:-2}
 RSA_INFLIGHT=${BENCH_RSA_INFLIGHT:-32}
 EC_INFLIGHT=${BENCH_EC_INFLIGHT:-64}

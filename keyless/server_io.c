@@ -20,7 +20,7 @@
 
 #define READ_MAX (KS_FRAME_MAX + 16384) /* input buffered per connection */
 #define OUT_LIMIT (256 * 1024)          /* unsent answers before reading pauses */
-#define FLUSH_AT (16 * 1024)            /* write at once past this much */
+#define FLUSH_AT (64 * 1024)            /* write at once past this much */
 #define HOLD_US 1000                    /* or when the oldest answer held is this old */
 #define POLL_EVERY 16                   /* jobs between looks at the sockets */
 #define AUDIT_FLUSH (32 * 1024)
