@@ -497,12 +497,14 @@ static int follow_step(struct dane_vr *vr, struct follow *f, ldns_pkt *p, ldns_r
 	}
 	if (rc == 0 && !f->rrs) { /* NODATA or NXDOMAIN: the denial must validate */
 		ldns_rr *q = ldns_rr_list_rr(ldns_pkt_question(p), 0);
-		if (!covered(vr, cur))
+		if (vr->trust_ad)
+			f->sec = worst(f->sec, ad_sec(vr, p));
+		else if (!covered(vr, cur))
 			f->sec = worst(f->sec, DANE_INSECURE);
 		else if (!q)
 			f->sec = DANE_BOGUS;
 		else
-			f->sec = worst(f->sec, vr->trust_ad ? ad_sec(vr, p) : denial_check(vr, p, q, &f->why));
+			f->sec = worst(f->sec, denial_check(vr, p, q, &f->why));
 	}
 	ldns_rr_list_deep_free(set);
 	ldns_rr_list_deep_free(sigs);
