@@ -572,13 +572,19 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* The listener a connection came in on: by listening socket (with a thread
+ * pool the connection belongs to a worker daemon, which shares it). */
 static const struct listener *listener_of(const struct edge *e, struct MHD_Connection *mc)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_DAEMON);
+	const union MHD_DaemonInfo *di, *mi;
 
-	for (size_t i = 0; ci && e->hs && i < e->conf->listen.n; i++)
-		if (e->hs[i].d == ci->daemon)
+	di = ci ? MHD_get_daemon_info(ci->daemon, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
+	for (size_t i = 0; di && e->hs && i < e->conf->listen.n; i++) {
+		mi = e->hs[i].d ? MHD_get_daemon_info(e->hs[i].d, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
+		if (mi && mi->listen_fd == di->listen_fd)
 			return &e->lis[i];
+	}
 	return NULL;
 }
 
