@@ -85,7 +85,8 @@ struct ks_server {
 	int lfd, epfd, wakefd, stopfd;
 	/* the pool */
 	pthread_t *threads;
-	size_t nthreads;
+	size_t nthreads;     /* started */
+	size_t nseen;        /* entries of seen (all the pool's threads) */
 	atomic_ullong *seen; /* per thread: the epoch at its last loop start */
 	atomic_ullong epoch;
 	atomic_int stop, idle, wake_pending;

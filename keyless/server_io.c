@@ -619,7 +619,7 @@ static unsigned long long min_seen(struct ks_server *s)
 {
 	unsigned long long m = ~0ULL;
 
-	for (size_t i = 0; i < s->nthreads; i++) {
+	for (size_t i = 0; i < s->nseen; i++) {
 		unsigned long long v = atomic_load(&s->seen[i]);
 		m = v < m ? v : m;
 	}
@@ -741,6 +741,7 @@ int ks_io_start(struct ks_server *s)
 	s->seen = calloc((size_t)n, sizeof *s->seen);
 	if (!s->threads || !s->seen)
 		return CDNI_ENOMEM;
+	s->nseen = (size_t)n; /* before any thread looks at it */
 	for (long i = 0; i < n; i++) {
 		struct tstate *ts = calloc(1, sizeof *ts);
 		if (!ts)
