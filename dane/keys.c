@@ -221,11 +221,15 @@ int dane_keys_load_or_make(const char *zone, const char *dir, int alg, struct da
 	n.zsk_only = ldns_key_list_new();
 	if (rc == 0 && (!n.all || !n.zsk_only))
 		rc = CDNI_ENOMEM;
-	if (rc) {
-		ldns_key_deep_free(n.ksk);
-		ldns_key_deep_free(n.zsk);
-		ldns_key_list_free(n.all);
-		ldns_key_list_free(n.zsk_only);
+	if (rc) { /* ldns's free functions do not take NULL */
+		if (n.ksk)
+			ldns_key_deep_free(n.ksk);
+		if (n.zsk)
+			ldns_key_deep_free(n.zsk);
+		if (n.all)
+			ldns_key_list_free(n.all);
+		if (n.zsk_only)
+			ldns_key_list_free(n.zsk_only);
 		return rc;
 	}
 	ldns_key_list_push_key(n.all, n.ksk);
@@ -245,10 +249,6 @@ void dane_keys_free(struct dane_keys *k)
 	}
 	if (k->all)
 		ldns_key_list_free(k->all); /* frees the keys too */
-	else {
-		ldns_key_deep_free(k->ksk);
-		ldns_key_deep_free(k->zsk);
-	}
 	memset(k, 0, sizeof *k);
 }
 

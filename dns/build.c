@@ -4,6 +4,7 @@
 #include "dns/db.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,7 @@ int db_build(const struct dns_conf *c, uint64_t generation, bool check, struct d
 		rc = policy_names_served(db, err, errlen);
 	if (rc)
 		goto fail;
+	malloc_trim(0); /* give back what ldns used while signing */
 	*out = db;
 	return 0;
 fail:
