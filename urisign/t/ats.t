@@ -8,10 +8,10 @@
 # stays true.
 . "${CDNI_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/t/lib.sh"
 
+. "$CDNI_TOP/t/ats.sh"
+
 U="$CDNI_BIN/cdni-urisign"
-PLUGIN=/usr/lib/trafficserver/modules/uri_signing.so
-command -v traffic_server >/dev/null && [ -f "$PLUGIN" ] ||
-	skip_all "Traffic Server with uri_signing is not installed (make deps)"
+ats_need
 command -v nginx >/dev/null || skip_all "nginx is not installed (make deps)"
 command -v jq >/dev/null || skip_all "jq is not installed (make deps)"
 
@@ -72,61 +72,10 @@ start_nginx() {
 }
 start_nginx || { echo "not ok - nginx origin starts"; done_testing; }
 
-# ---- Traffic Server in a private runroot ----------------------------------
-A="$T/ats"
-mkdir -p "$A/etc" "$A/run" "$A/log" "$A/cache" "$A/var" "$A/share"
-cp -r /etc/trafficserver/body_factory /etc/trafficserver/ip_allow.yaml "$A/etc/"
-for f in cache.config hosting.config parent.config plugin.config socks.config splitdns.config \
-	ssl_multicert.config storage.config volume.config sni.yaml strategies.yaml logging.yaml; do
-	: >"$A/etc/$f"
-done
-cat >"$A/runroot.yaml" <<EOF
-prefix: $A
-exec_prefix: $A
-bindir: /usr/bin
-sbindir: /usr/bin
-sysconfdir: $A/etc
-datadir: $A/share
-includedir: /usr/include
-libdir: /usr/lib/trafficserver
-libexecdir: /usr/lib/trafficserver/modules
-localstatedir: $A/var
-runtimedir: $A/run
-logdir: $A/log
-cachedir: $A/cache
-EOF
-echo "map http://$HOST/ http://$ORIGIN/ @plugin=uri_signing.so @pparam=$T/keys.json" >"$A/etc/remap.config"
-start_ats() {
-	local port
-	for _ in 1 2 3; do
-		port=$(free_port)
-		cat >"$A/etc/records.config" <<-EOF
-		CONFIG proxy.config.http.server_ports STRING $port
-		CONFIG proxy.config.admin.user_id STRING #-1
-		CONFIG proxy.config.http.cache.http INT 0
-		CONFIG proxy.config.url_remap.remap_required INT 1
-		CONFIG proxy.config.log.logging_enabled INT 0
-		CONFIG proxy.config.crash_log_helper STRING /bin/true
-		CONFIG proxy.config.exec_thread.autoconfig INT 0
-		CONFIG proxy.config.exec_thread.limit INT 1
-		CONFIG proxy.config.accept_threads INT 0
-		CONFIG proxy.config.task_threads INT 1
-		CONFIG proxy.config.diags.debug.enabled INT 1
-		CONFIG proxy.config.diags.debug.tags STRING uri_signing
-		EOF
-		TS_RUNROOT="$A/runroot.yaml" traffic_server >"$T/ats.out" 2>"$T/ats.err" &
-		_pid[ats]=$!
-		if wait_for 20 sh -c "curl -s -o /dev/null -w '%{http_code}' -H 'Host: $HOST' \
-			http://127.0.0.1:$port/video/a.ts | grep -q 403"; then
-			ATS="127.0.0.1:$port"
-			return 0
-		fi
-		kill_daemon ats
-		diag "$(tail -n 5 "$T/ats.err")"
-	done
-	return 1
-}
-start_ats || { echo "not ok - traffic_server starts"; done_testing; }
+# ---- Traffic Server in a private runroot (t/ats.sh) -------------------------
+PROBE_PATH=/video/a.ts PROBE_STATUS=403 ats_start \
+	"map http://$HOST/ http://$ORIGIN/ @plugin=uri_signing.so @pparam=$T/keys.json" ||
+	{ echo "not ok - traffic_server starts"; done_testing; }
 ok "Traffic Server loaded the uri_signing config" grep -q "Stored keys for csp-hs512" "$T/ats.err"
 
 # ---- helpers ---------------------------------------------------------------
@@ -258,5 +207,5 @@ is "$(ats "$nc")/$(ours "$nc")" "200/400" \
 
 stop_daemon ats
 stop_daemon nginx
-ok "Traffic Server wrote no crash log" sh -c "! ls '$A/log' | grep -q crash"
+ok "Traffic Server wrote no crash log" ats_no_crash
 done_testing
