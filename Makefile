@@ -19,7 +19,7 @@ BUILD ?= build
 endif
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libcurl openssl ldns
+PKGS    := libmicrohttpd jansson libcurl openssl ldns libxml-2.0
 OPT     ?= -O2
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wvla -Wundef -Wcast-qual -Wwrite-strings \

@@ -1,4 +1,8 @@
-# redirect/: request routing decisions (socket-free), used by cdni-ucdn.
-REDIRECT_SRCS := redirect/route.c redirect/dnspolicy.c
+# redirect/: request routing decisions, DNS redirection policy, and manifest
+# and page rewriting (socket-free), used by cdni-ucdn and cdni-dns.
+REDIRECT_SRCS := redirect/route.c redirect/dnspolicy.c \
+                 redirect/rwuri.c redirect/rwpolicy.c redirect/rwmap.c \
+                 redirect/rwhls.c redirect/rwdash.c redirect/rwhtml.c
 $(eval $(call LIBRARY,redirect,$(REDIRECT_SRCS)))
-$(foreach t,$(wildcard redirect/t/test_*.c),$(eval $(call UNIT,redirect,$(t),tap redirect common)))
+$(eval $(call PROGRAM,cdni-rewrite,redirect/rw_main.c,redirect urisign common))
+$(foreach t,$(wildcard redirect/t/test_*.c),$(eval $(call UNIT,redirect,$(t),tap redirect urisign common)))
