@@ -15,6 +15,7 @@ PACKAGES=(
   jq libxml2-utils
   nsd unbound bind9-dnsutils dnsperf
   trafficserver trafficserver-experimental-plugins
+  libxml2-dev ffmpeg nodejs chromium
 )
 
 missing=()
@@ -23,6 +24,9 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# npm comes with nodejs from some vendors (NodeSource); Debian ships it apart
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   [ "${1:-}" = "--if-missing" ] || echo "deps: every package cdni needs is installed"
