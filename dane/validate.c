@@ -385,6 +385,32 @@ static enum dane_sec worst(enum dane_sec a, enum dane_sec b)
 	return a > b ? a : b;
 }
 
+/* NODATA by NSEC3 (RFC 5155 §8.5): an NSEC3 matching the hash of the name
+ * without the type or CNAME in its bitmap. Done here because ldns 1.8.3's
+ * ldns_dnssec_verify_denial_nsec3 leaks on this path. */
+static ldns_status nsec3_nodata(const ldns_rr *q, const ldns_rr_list *nsecs)
+{
+	ldns_rr *first = ldns_rr_list_rr(nsecs, 0);
+	ldns_rdf *zone = ldns_dname_left_chop(ldns_rr_owner(first));
+	ldns_rdf *h = ldns_nsec3_hash_name_frm_nsec3(first, ldns_rr_owner(q));
+	ldns_status st = LDNS_STATUS_DNSSEC_NSEC_RR_NOT_COVERED;
+
+	if (h && zone && ldns_dname_cat(h, zone) == LDNS_STATUS_OK) {
+		for (size_t i = 0; i < ldns_rr_list_rr_count(nsecs); i++) {
+			ldns_rr *n = ldns_rr_list_rr(nsecs, i);
+			if (ldns_dname_compare(h, ldns_rr_owner(n)) == 0 &&
+			    !ldns_nsec_bitmap_covers_type(ldns_nsec3_bitmap(n), ldns_rr_get_type(q)) &&
+			    !ldns_nsec_bitmap_covers_type(ldns_nsec3_bitmap(n), LDNS_RR_TYPE_CNAME)) {
+				st = LDNS_STATUS_OK;
+				break;
+			}
+		}
+	}
+	ldns_rdf_deep_free(h);
+	ldns_rdf_deep_free(zone);
+	return st;
+}
+
 /* Every NSEC/NSEC3 set of the authority section verifies, and they deny q. */
 static enum dane_sec denial_check(struct dane_vr *vr, ldns_pkt *p, ldns_rr *q, char **why)
 {
@@ -415,10 +441,13 @@ static enum dane_sec denial_check(struct dane_vr *vr, ldns_pkt *p, ldns_rr *q, c
 	}
 	if (sec != DANE_SECURE)
 		goto done;
-	st = dt == LDNS_RR_TYPE_NSEC
-		     ? ldns_dnssec_verify_denial(q, all, allsigs)
-		     : ldns_dnssec_verify_denial_nsec3(q, all, allsigs, ldns_pkt_get_rcode(p),
-						       ldns_rr_get_type(q), true);
+	if (dt == LDNS_RR_TYPE_NSEC)
+		st = ldns_dnssec_verify_denial(q, all, allsigs);
+	else if (ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR)
+		st = nsec3_nodata(q, all);
+	else
+		st = ldns_dnssec_verify_denial_nsec3(q, all, allsigs, ldns_pkt_get_rcode(p),
+						     ldns_rr_get_type(q), true);
 	if (st != LDNS_STATUS_OK) {
 		set_why(why, "%s: denial does not prove it: %s", rdf_str(ldns_rr_owner(q), o, sizeof o),
 			ldns_get_errorstr_by_id(st));
