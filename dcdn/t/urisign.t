@@ -7,7 +7,7 @@
 # certificate (cdnicb) against the listener that presents it, another one,
 # and plain HTTP; Signed Token Renewal by cookie (cdnistt 1, curl's cookie
 # jar) and by query string (cdnistt 2, through a redirect the origin makes);
-# config errors naming key paths.
+# config errors naming key paths; and scenarios/cases/urisign-redirect.json.
 . "${CDNI_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/t/lib.sh"
 
 command -v nginx >/dev/null || PATH=$PATH:/usr/sbin
@@ -260,4 +260,9 @@ bad "a misspelt key" "{\"keys\": \"$T/dkeys.json\", \"enforced\": true}" "uri_si
 
 for n in ucdn ucdn-short ucdn-cookie ucdn-query dcdn; do stop_daemon "$n"; done
 stop_daemon nginx
+
+# ---- 10. the scenario file of this flow passes --------------------------------
+"$CDNI_BIN/cdni-scenario" -o "$T/scenario" "$CDNI_TOP/scenarios/cases/urisign-redirect.json" >"$T/scenario.out" 2>&1
+is "$?" 0 "scenarios/cases/urisign-redirect.json passes"
+like "$(tail -n 1 "$T/scenario.out")" '^[0-9]+ passed, 0 failed$' "every check of it"
 done_testing
