@@ -105,7 +105,8 @@ struct dane_addrs {
 	size_t nchain;
 	char **addrs; /* numeric, IPv4 then IPv6 */
 	size_t naddrs;
-	enum dane_sec sec;
+	enum dane_sec sec;       /* worst of every answer (CNAMEs and addresses) */
+	enum dane_sec chain_sec; /* worst of the CNAME steps alone */
 	char *why; /* what made it insecure or bogus, or why it failed; may be NULL */
 };
 
@@ -117,6 +118,7 @@ struct dane_tlsa_rec {
 
 struct dane_tlsa_set {
 	char *owner;  /* "_443._tcp.www.csp.test" */
+	bool expanded; /* found at the CNAME-expanded name (then it is the SNI and primary name) */
 	enum dane_sec sec;
 	struct dane_tlsa_rec *r;
 	size_t n;
@@ -132,8 +134,9 @@ int dane_vr_addrs(struct dane_vr *vr, const char *name, struct dane_addrs **out)
 void dane_addrs_free(struct dane_addrs *a);
 
 /* TLSA for a host reached through a (validated) chain, per RFC 7671 §7: at
- * the CNAME-expanded name first, then at the original name. Only secure
- * TLSA records are usable; none when the addresses were not secure. */
+ * the CNAME-expanded name first when every CNAME step and the addresses
+ * are secure, then at the original name. Only secure TLSA records are
+ * usable; none when the resolution was bogus or gave no address. */
 int dane_vr_tlsa(struct dane_vr *vr, const struct dane_addrs *a, int port,
 		 struct dane_tlsa_set **out);
 void dane_tlsa_set_free(struct dane_tlsa_set *t);
@@ -143,8 +146,10 @@ void dane_tlsa_set_free(struct dane_tlsa_set *t);
 /* On an SSL whose SSL_CTX had SSL_CTX_dane_enable(): enable DANE for
  * base_name (also the SNI when none is set), accept also alt_name (the
  * CNAME-expanded name) as a reference identifier, skip name checks for
- * DANE-EE (RFC 7671 §5.1), and add the records. Returns the number of
- * usable records (0 means none was usable), or a negative code. */
+ * DANE-EE (RFC 7671 §5.1), and add the records. When the records were
+ * found at the expanded name (t->expanded), that name is the primary one
+ * and the SNI (RFC 7671 §7). Returns the number of usable records (0 means
+ * none was usable), or a negative code. */
 int dane_ssl_setup(SSL *ssl, const char *base_name, const char *alt_name,
 		   const struct dane_tlsa_set *t, char *err, size_t errlen);
 /* After a handshake: "3 1 1 ab12... (depth 0)" for the record that matched,

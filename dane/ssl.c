@@ -14,6 +14,12 @@ int dane_ssl_setup(SSL *ssl, const char *base_name, const char *alt_name,
 	char e[256];
 	int usable = 0;
 
+	if (t && t->expanded && alt_name) { /* RFC 7671 §7: the expanded name leads */
+		const char *tmp = base_name;
+		base_name = alt_name;
+		alt_name = tmp;
+		SSL_set_tlsext_host_name(ssl, base_name);
+	}
 	if (SSL_dane_enable(ssl, base_name) <= 0) {
 		snprintf(err, errlen, "SSL_dane_enable: %s", tls_errstr(e, sizeof e));
 		return CDNI_ETLS;

@@ -465,7 +465,7 @@ struct follow {
 	ldns_rdf *chain[DANE_CHAIN_MAX + 1];
 	size_t nchain;
 	ldns_rr_list *rrs; /* the records of the asked type at the end, or NULL */
-	enum dane_sec sec;
+	enum dane_sec sec, chain_sec;
 	char *why;
 	char *error; /* no usable answer: timeout, SERVFAIL, NXDOMAIN, loop */
 };
@@ -511,6 +511,7 @@ static int follow_step(struct dane_vr *vr, struct follow *f, ldns_pkt *p, ldns_r
 		if (set && sigs && ldns_rr_list_rr_count(set) == 1) {
 			s = vr->trust_ad ? ad_sec(vr, p) : rrset_check(vr, set, sigs, 0, &f->why);
 			f->sec = worst(f->sec, s);
+			f->chain_sec = worst(f->chain_sec, s);
 			if (f->nchain > DANE_CHAIN_MAX) {
 				set_why(&f->error, "CNAME chain longer than %s at %s", "8", rdf_str(cur, n, sizeof n));
 				rc = CDNI_EOVERFLOW;
@@ -552,7 +553,7 @@ static int follow_name(struct dane_vr *vr, const char *name, ldns_rr_type t, str
 		return CDNI_EINVAL;
 	ldns_dname2canonical(f->chain[0]);
 	f->nchain = 1;
-	f->sec = DANE_SECURE;
+	f->sec = f->chain_sec = DANE_SECURE;
 	for (;;) {
 		ldns_rdf *cur = f->chain[f->nchain - 1];
 		for (size_t i = 0; i + 1 < f->nchain; i++)
@@ -613,6 +614,7 @@ static int addrs_from(struct dane_addrs *a, struct follow *f4, struct follow *f6
 	if (addrs_push(a, f4->rrs) || addrs_push(a, f6->rrs))
 		return CDNI_ENOMEM;
 	a->sec = worst(f4->sec, f6->sec);
+	a->chain_sec = f4->chain_sec;
 	if (f4->error || (f6->error && !f4->rrs))
 		a->why = strdup(f4->error ? f4->error : f6->error);
 	else if (f4->why || f6->why)
@@ -743,13 +745,15 @@ int dane_vr_tlsa(struct dane_vr *vr, const struct dane_addrs *a, int port,
 	if (!t)
 		return CDNI_ENOMEM;
 	t->sec = DANE_INSECURE;
-	if (a->sec != DANE_SECURE || a->naddrs == 0) {
+	if (a->sec == DANE_BOGUS || a->naddrs == 0) {
 		t->sec = a->sec;
-		t->why = strdup("the address records are not secure: DANE does not apply");
+		t->why = strdup("the name did not resolve securely: DANE does not apply");
 		goto done;
 	}
-	if (a->nchain > 1)
+	if (a->nchain > 1 && a->chain_sec == DANE_SECURE && a->sec == DANE_SECURE) {
 		rc = tlsa_at(vr, a->chain[a->nchain - 1], port, t);
+		t->expanded = rc == 1;
+	}
 	if (rc == 0 && t->sec != DANE_BOGUS)
 		rc = tlsa_at(vr, a->chain[0], port, t);
 	if (rc == 1)

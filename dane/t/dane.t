@@ -137,6 +137,12 @@ is "$rc" 1 "--dane: the rogue surrogate is refused"
 like "$(jv rogue '[.checks[] | select(.name == "dane hop 1")][0].detail')" 'TLSA|DANE|match' "  the dane check says why"
 ua undel --dane "https://other.csp.test:$D2P/v/a.bin"
 is "$rc" 1 "--dane: a CNAME to an undelegated dCDN is refused"
+start_unbound ubc "$T/csp.ds" "csp.test=$D" "dcdn.test=$D"
+"$UA" -q --cacert "$P/ca.pem" --timeout 5 --resolver "127.0.0.1@$UB_PORT_ubc" --anchor "$T/csp.ds" --dane \
+	"https://www.csp.test:$DP/v/a.bin" >"$T/csponly.json" 2>/dev/null
+is "$?" 0 "--dane with an anchor for the CSP's zone only (the dCDN's zone insecure): the CSP's TLSA still vouches"
+is "$(jv csponly '.hops[0].dns.validated + " " + (.hops[0].dns.tlsa.asked | join(","))')" "insecure _$DP._tcp.www.csp.test." \
+	"  the expanded name is not asked (its chain is not secure), the original is"
 ua direct --dane "https://www.csp.test:$DP/v/a.bin" --resolve "www.csp.test:$DP:127.0.0.1"
 is "$rc" 0 "--resolve pins the address; DANE still applies"
 
