@@ -170,10 +170,14 @@ static void conn_settle(struct ks_server *s, struct sconn *c)
 
 static void conn_flush(struct ks_server *s, struct sconn *c)
 {
-	if (c->closed || !ks_tconn_unsent(&c->t))
+	size_t before = ks_tconn_unsent(&c->t);
+
+	if (c->closed || !before)
 		return;
 	if (ks_tconn_flush(&c->t) < 0)
 		conn_close(s, c, "write error");
+	else if (ks_tconn_unsent(&c->t) < before)
+		c->active_us = now_us(); /* a client that stops reading is idle too */
 }
 
 static struct job *job_new(struct ks_server *s, struct sconn *c, const uint8_t *f, size_t len,
@@ -579,8 +583,7 @@ static int timed_out(struct ks_server *s, struct sconn *c, long long now)
 		atomic_fetch_add_explicit(&s->metrics->handshake_failures, 1, RLX);
 		return 1;
 	}
-	if (c->t.established && !c->pending && !ks_tconn_unsent(&c->t) &&
-	    now - c->active_us > idle) {
+	if (c->t.established && !c->pending && now - c->active_us > idle) {
 		atomic_fetch_add_explicit(&s->metrics->idle_closed, 1, RLX);
 		return 2;
 	}
