@@ -61,6 +61,8 @@ enum rw_kind {
 	RW_NKINDS
 };
 const char *rw_kind_name(enum rw_kind k);
+/* "segment" -> RW_K_SEGMENT ...; -1 for an unknown name. */
+int rw_kind_parse(const char *name);
 
 enum rw_sign { RW_SIGN_NONE = 0, RW_SIGN_URI, RW_SIGN_PATH, RW_SIGN_RENEW, RW_SIGN_CDN };
 enum rw_format { RW_FMT_NONE = 0, RW_FMT_HLS = 1, RW_FMT_DASH = 2, RW_FMT_HTML = 4 };
@@ -111,6 +113,9 @@ struct rw_conf {
 
 extern const struct conf_item rw_conf_table[];
 extern const char *const rw_sign_names[];     /* "none", "uri", "path", "renew", "cdn" */
+
+/* A config that rewrites something (has prefixes). */
+bool rw_conf_enabled(const struct rw_conf *c);
 
 /* ---- policy ---- */
 

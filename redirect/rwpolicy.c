@@ -212,7 +212,7 @@ static int cdn_index(const struct rw_policy *p, const char *name)
 	return -2;
 }
 
-static int kind_bit(const char *name)
+int rw_kind_parse(const char *name)
 {
 	for (int k = 0; k < RW_NKINDS; k++)
 		if (strcmp(kind_names[k], name) == 0)
@@ -232,7 +232,7 @@ static int load_rule(struct rw_policy *p, struct rw_rule *r, const struct rw_rul
 		     size_t i, char *err, size_t errlen)
 {
 	for (size_t k = 0; k < rc->kinds.n; k++) {
-		int bit = kind_bit(rc->kinds.v[k]);
+		int bit = rw_kind_parse(rc->kinds.v[k]);
 		if (bit < 0)
 			return fail(err, errlen, "rewrite.rules[%zu].kinds[%zu]: unknown kind \"%s\"",
 				    i, k, rc->kinds.v[k]);
@@ -429,6 +429,11 @@ void rw_policy_free(struct rw_policy *p)
 	free(p->kid);
 	jose_key_free(p->key);
 	free(p);
+}
+
+bool rw_conf_enabled(const struct rw_conf *c)
+{
+	return c->prefixes.n > 0;
 }
 
 bool rw_policy_enabled(const struct rw_policy *p)

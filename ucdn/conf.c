@@ -7,6 +7,7 @@
 #include "common/err.h"
 #include "common/http.h"
 #include "common/httpd.h"
+#include "ucdn/rewrite.h"
 #include "ucdn/ucdn.h"
 
 const struct conf_item ucdn_conf_table[] = {
@@ -31,6 +32,14 @@ const struct conf_item ucdn_conf_table[] = {
 	CONF_OBJ("uri_signing", struct ucdn_conf, uri_signing, ucdn_sign_table, 0,
 		 "RFC 9246: sign every redirect's Location (key set), verify incoming tokens "
 		 "(verify.keys set)"),
+	CONF_OBJ("rewrite", struct ucdn_conf, rewrite, rw_conf_table, 0,
+		 "manifest and page rewriting (docs/rewriting.md): which paths, the per-URI policy"),
+	CONF_STR("api_path", struct ucdn_conf, api_path, NULL, 0,
+		 "API mode: GET PATH?url=URL answers the delegated URL as JSON (absent: no API)"),
+	CONF_BOOL("cors", struct ucdn_conf, cors, false,
+		  "CORS headers on every answer (redirects included) and preflight answers"),
+	CONF_STR("cors_origin", struct ucdn_conf, cors_origin, "*", 0,
+		 "Access-Control-Allow-Origin of CORS answers (the API's too)"),
 	CONF_END
 };
 
@@ -113,7 +122,8 @@ int ucdn_conf_check(const struct ucdn_conf *cf, struct route_policy **policy, ch
 		return rc;
 	if ((rc = route_policy_new(&p, &cf->route, err, errlen)))
 		return rc;
-	if ((rc = check_origin_keys(cf, p, err, errlen)) || (rc = check_signing(cf, err, errlen))) {
+	if ((rc = check_origin_keys(cf, p, err, errlen)) || (rc = check_signing(cf, err, errlen)) ||
+	    (rc = ucdn_rewrite_check(cf, err, errlen))) {
 		route_policy_free(p);
 		return rc;
 	}

@@ -42,7 +42,7 @@ enum MHD_Result front_respond(struct MHD_Connection *c, int status, const char *
 	for (size_t i = 0; headers && headers[i]; i += 2)
 		if (headers[i + 1])
 			MHD_add_response_header(r, headers[i], headers[i + 1]);
-	ret = MHD_queue_response(c, (unsigned)status, r);
+	ret = ucdn_queue(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -85,7 +85,7 @@ static enum MHD_Result respond_refuse(struct MHD_Connection *c, const struct rou
 	for (size_t i = 0; h[i]; i += 2)
 		if (h[i + 1])
 			MHD_add_response_header(r, h[i], h[i + 1]);
-	ret = MHD_queue_response(c, (unsigned)d->status, r);
+	ret = ucdn_queue(c, (unsigned)d->status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -153,6 +153,8 @@ static enum MHD_Result handle(struct ucdn *u, struct conn *k, struct MHD_Connect
 	struct route_decision d = { .kind = ROUTE_REFUSE, .status = 414,
 				    .reason = "request target too long" };
 
+	if (!k->raw_long && ucdn_api_match(u, k->raw, k->raw_len))
+		return ucdn_api_serve(u, k, c, method, host, o); /* API mode (ucdn/api.c) */
 	route_request_target(&rq, k->raw, k->raw_len);
 	if (!k->raw_long && route_decide(u->policy, &rq, &k->out, &d)) {
 		o->status = 500;
@@ -248,6 +250,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	k->t0 = now_us();
 	k->id = atomic_fetch_add(&u->next_id, 1) + 1;
 	ucdn_sign_res_clear(&k->sres);
+	k->rwnote[0] = '\0';
 	k->headers_seen = false;
 	k->raw_long = len > sizeof k->raw - 1;
 	k->raw_len = k->raw_long ? sizeof k->raw - 1 : len;
@@ -296,7 +299,8 @@ int ucdn_new(struct ucdn **out, const struct ucdn_conf *cf, struct route_policy 
 	}
 	u->cf = cf;
 	u->policy = policy;
-	if (ucdn_sign_new(&cf->uri_signing, &cf->route, &u->sign, err, errlen)) {
+	if (ucdn_sign_new(&cf->uri_signing, &cf->route, &u->sign, err, errlen) ||
+	    ucdn_rewrite_policy(cf, &u->rw, err, errlen)) {
 		ucdn_free(u);
 		return CDNI_ECONFIG;
 	}
@@ -368,5 +372,6 @@ void ucdn_free(struct ucdn *u)
 	proxy_pool_free(u->pool);
 	route_policy_free(u->policy);
 	ucdn_sign_free(u->sign);
+	rw_policy_free(u->rw);
 	free(u);
 }

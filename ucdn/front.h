@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/httpd.h"
 #include "redirect/route.h"
+#include "ucdn/rewrite.h"
 #include "ucdn/sign.h"
 #include "ucdn/ucdn.h"
 
@@ -19,6 +20,7 @@ struct ucdn {
 	const struct ucdn_conf *cf;
 	struct route_policy *policy;
 	struct ucdn_sign *sign;  /* RFC 9246 signing and verification; NULL: none */
+	struct rw_policy *rw;    /* rewriting and API policy; NULL: none */
 	struct access_log log;
 	bool log_on;
 	struct httpd *hs;
@@ -48,6 +50,7 @@ struct conn {
 	struct buf up;        /* origin URL of the last proxied request */
 	struct job *job;      /* origin fetch in progress (connection suspended) */
 	struct ucdn_sign_res sres; /* URI signing outcome of the request (log, Location) */
+	char rwnote[96];      /* what rewriting did, for the access log */
 	size_t raw_len;
 	char raw[ROUTE_MAX_TARGET + 2]; /* request target as received; last */
 };

@@ -12,6 +12,7 @@
  * small pool of origin workers, which resume it when done; the access handler
  * is then called again and answers (proxy_finish). */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ static const char *const fwd_headers[] = {
 struct job {
 	struct job *next;
 	struct ucdn *u;
+	struct ucdn_rw *rw; /* rewriting this manifest or page (ucdn/rewrite.c), or NULL */
 	bool pooled;    /* counted in u->jobs */
 	struct conn *k;
 	struct MHD_Connection *c;
@@ -80,8 +82,10 @@ static int on_headers(void *cls, int status, const struct upstream_header *h, si
 
 	j->status = status;
 	j->clen = parse_length(upstream_header_get(h, n, "Content-Length"));
-	if (!j->head && j->body.limit && j->clen > (long long)j->body.limit)
+	if ((!j->head || j->rw) && j->body.limit && j->clen > (long long)j->body.limit)
 		return CDNI_EOVERFLOW;
+	if (j->rw && ucdn_rw_headers(j->rw, status, upstream_header_get(h, n, "Content-Type")))
+		return 0; /* a rewritten answer has headers of its own */
 	for (size_t i = 0; i < NPASS; i++) {
 		const char *v = upstream_header_get(h, n, pass_headers[i]);
 		if (v && http_header_value_safe(v) && !(j->values[i] = strdup(v)))
@@ -94,6 +98,8 @@ static int on_data(void *cls, const void *data, size_t len)
 {
 	struct job *j = cls;
 
+	if (ucdn_rw_active(j->rw))
+		return ucdn_rw_data(j->rw, data, len);
 	buf_append(&j->body, data, len);
 	return j->body.err;
 }
@@ -122,6 +128,7 @@ static void job_free(struct job *j)
 		return;
 	if (j->pooled)
 		atomic_fetch_sub(&j->u->jobs, 1);
+	ucdn_rw_free(j->rw);
 	for (size_t i = 0; i < NPASS; i++)
 		free(j->values[i]);
 	buf_free(&j->body);
@@ -152,7 +159,10 @@ static struct job *job_new(struct ucdn *u, struct conn *k, struct MHD_Connection
 	buf_init(&j->lines, 0);
 	buf_reset(&k->up);
 	upstream_url(&k->up, u->cf->origin, target);
-	forward_headers(j);
+	j->rw = ucdn_rw_begin(u, k->scheme, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
+			      target);
+	if (!j->rw) /* a rewritten answer depends on the whole resource: no ranges, no validators */
+		forward_headers(j);
 	if (k->up.err || j->lines.err) {
 		job_free(j);
 		return NULL;
@@ -165,7 +175,7 @@ static void job_run(struct job *j)
 	const struct ucdn_conf *cf = j->u->cf;
 	struct upstream_callbacks cb = { on_headers, on_data, j };
 	struct upstream_request rq = {
-		.url = j->k->up.data, .method = j->head ? "HEAD" : "GET", .headers = j->hdrs,
+		.url = j->k->up.data, .method = j->head && !j->rw ? "HEAD" : "GET", .headers = j->hdrs,
 		.ca_file = cf->origin_ca, .connect_timeout_ms = (long)cf->origin_connect_timeout_ms,
 		.timeout_ms = (long)cf->origin_timeout_ms, .cancel = &j->u->cancel,
 	};
@@ -208,7 +218,52 @@ static enum MHD_Result relay(struct MHD_Connection *c, struct job *j, struct out
 			MHD_add_response_header(r, pass_headers[i], j->values[i]);
 	o->status = j->status;
 	o->bytes = (long long)len;
-	ret = MHD_queue_response(c, (unsigned)j->status, r);
+	ret = ucdn_queue(c, (unsigned)j->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result fail(struct MHD_Connection *c, const struct job *j, struct outcome *o);
+
+/* The rewritten manifest or page (its length only, for HEAD). */
+static enum MHD_Result relay_rewritten(struct MHD_Connection *c, struct job *j, struct outcome *o)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *body = NULL;
+	size_t len = 0;
+
+	if ((j->rc = ucdn_rw_finish(j->rw, &body, &len)) != 0) {
+		snprintf(j->err, sizeof j->err, "%s", ucdn_rw_error(j->rw));
+		return fail(c, j, o);
+	}
+	if (!(r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE))) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ucdn_rw_type(j->rw));
+	if (ucdn_rw_cache_control(j->rw))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, ucdn_rw_cache_control(j->rw));
+	ucdn_rw_note(j->rw, j->k->rwnote, sizeof j->k->rwnote);
+	o->status = 200;
+	o->bytes = j->head ? 0 : (long long)len;
+	o->note = j->k->rwnote;
+	ret = ucdn_queue(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* A short text answer (with CORS headers when on). */
+static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
+								 MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	ret = ucdn_queue(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -221,6 +276,7 @@ static enum MHD_Result fail(struct MHD_Connection *c, const struct job *j, struc
 	int status = rc == CDNI_ETIMEDOUT ? 504 : rc == CDNI_ECLOSED ? 503 : 502;
 	const char *what = rc == CDNI_ETIMEDOUT ? "origin timed out"
 			 : rc == CDNI_ECLOSED ? "shutting down"
+			 : rc == CDNI_EPARSE && j->rw ? "manifest refused"
 			 : rc == CDNI_EOVERFLOW ? "origin response larger than origin_max_body"
 			 : rc == CDNI_ENOMEM ? "out of memory"
 					     : "origin unreachable or answered badly";
@@ -231,7 +287,7 @@ static enum MHD_Result fail(struct MHD_Connection *c, const struct job *j, struc
 	snprintf(body, sizeof body, "%d %s: %s", status, http_reason(status), what);
 	o->status = status;
 	o->note = what;
-	return httpd_respond_text(c, (unsigned)status, body);
+	return respond_text(c, (unsigned)status, body);
 }
 
 static enum MHD_Result answer(struct MHD_Connection *c, struct job *j, struct outcome *o)
@@ -239,7 +295,9 @@ static enum MHD_Result answer(struct MHD_Connection *c, struct job *j, struct ou
 	enum MHD_Result ret;
 
 	o->upstream = j->k->up.data; /* lives in the connection until its next request */
-	ret = j->rc ? fail(c, j, o) : relay(c, j, o);
+	if (j->rc == CDNI_EPARSE && j->rw) /* the rewriter refused the body midway */
+		snprintf(j->err, sizeof j->err, "%s", ucdn_rw_error(j->rw));
+	ret = j->rc ? fail(c, j, o) : ucdn_rw_active(j->rw) ? relay_rewritten(c, j, o) : relay(c, j, o);
 	job_free(j);
 	return ret;
 }

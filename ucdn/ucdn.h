@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "common/conf.h"
+#include "redirect/rewrite.h"
 #include "redirect/route.h"
 #include "ucdn/sign.h"
 
@@ -26,6 +27,10 @@ struct ucdn_conf {
 	long long origin_workers;
 	char *access_log; /* path, "-" (stdout) or "off" */
 	struct ucdn_sign_conf uri_signing; /* RFC 9246: sign Locations, verify tokens */
+	struct rw_conf rewrite;  /* manifest and page rewriting (ucdn/rewrite.c) */
+	char *api_path;          /* API mode endpoint, NULL: none */
+	bool cors;               /* CORS headers on every answer */
+	char *cors_origin;       /* Access-Control-Allow-Origin */
 };
 
 extern const struct conf_item ucdn_conf_table[];
