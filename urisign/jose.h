@@ -48,6 +48,8 @@ const char *jose_alg_name(enum jose_alg a);
 bool jose_alg_is_sig(enum jose_alg a);
 bool jose_alg_is_enc(enum jose_alg a);
 
+struct jose_ctx_pool; /* OpenSSL contexts kept for reuse (jws.c) */
+
 struct jose_key {
 	enum jose_kty kty;
 	enum jose_alg alg; /* the JWK's "alg", JOSE_ALG_UNKNOWN when absent */
@@ -58,6 +60,11 @@ struct jose_key {
 	bool priv;         /* holds private material */
 	uint8_t *k;        /* oct: the secret */
 	size_t klen;
+	/* EC keys: signing and verifying contexts, made on first use and
+	 * reused by every thread (each takes one from the pool and gives it
+	 * back), so a signature costs what openssl speed measures. Zero when
+	 * the key is made; freed with it. */
+	_Atomic(struct jose_ctx_pool *) pool;
 };
 
 /* Parse one JWK. Messages in err say what is wrong ("EC key: x has 31
@@ -73,6 +80,8 @@ int jose_key_thumbprint(const struct jose_key *k, char out[44]);
  * EdDSA: Ed25519; HS256/384/512: a secret of the hash size; AxxxGCM: an enc key. The
  * kid is the thumbprint, alg and use are set. */
 int jose_key_generate(enum jose_alg alg, int rsa_bits, struct jose_key **out);
+/* Free a key's context pool (jose_key_free does). */
+void jose_ctx_pool_free(struct jose_ctx_pool *p);
 /* Wipes secrets, frees. NULL is fine. */
 void jose_key_free(struct jose_key *k);
 /* Read a JSON file of at most 1 MiB (duplicate names refused); the text

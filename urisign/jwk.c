@@ -3,6 +3,7 @@
 #include "urisign/jose.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,7 @@ void jose_key_free(struct jose_key *k)
 {
 	if (!k)
 		return;
+	jose_ctx_pool_free(atomic_load(&k->pool));
 	EVP_PKEY_free(k->pkey);
 	free_secret(k->k, k->klen);
 	free(k->kid);

@@ -3,6 +3,8 @@
 #include "urisign/jose.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +174,83 @@ static bool is_pss(enum jose_alg a)
 	return a == JOSE_PS256 || a == JOSE_PS384 || a == JOSE_PS512;
 }
 
+/* ---- reused contexts (EC keys) ---- */
+
+#define POOL_MAX 64
+
+struct jose_ctx_pool {
+	pthread_mutex_t mu;
+	EVP_PKEY_CTX *ctx[2][POOL_MAX]; /* [0] verify, [1] sign */
+	size_t n[2];
+};
+
+void jose_ctx_pool_free(struct jose_ctx_pool *p)
+{
+	if (!p)
+		return;
+	for (int op = 0; op < 2; op++)
+		for (size_t i = 0; i < p->n[op]; i++)
+			EVP_PKEY_CTX_free(p->ctx[op][i]);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+/* The key's pool, made by the first thread that needs it. */
+static struct jose_ctx_pool *pool_of(const struct jose_key *k)
+{
+	struct jose_key *mk = (struct jose_key *)(uintptr_t)k;
+	struct jose_ctx_pool *p = atomic_load(&mk->pool), *none = NULL;
+
+	if (p)
+		return p;
+	if (!(p = calloc(1, sizeof *p)))
+		return NULL;
+	pthread_mutex_init(&p->mu, NULL);
+	if (!atomic_compare_exchange_strong(&mk->pool, &none, p)) {
+		jose_ctx_pool_free(p);
+		return none; /* another thread's */
+	}
+	return p;
+}
+
+/* A context on k->pkey initialized for op (0 verify, 1 sign). */
+static EVP_PKEY_CTX *ctx_take(const struct jose_key *k, int op)
+{
+	struct jose_ctx_pool *p = pool_of(k);
+	EVP_PKEY_CTX *c = NULL;
+
+	if (p) {
+		pthread_mutex_lock(&p->mu);
+		if (p->n[op])
+			c = p->ctx[op][--p->n[op]];
+		pthread_mutex_unlock(&p->mu);
+	}
+	if (c)
+		return c;
+	if ((c = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) &&
+	    (op ? EVP_PKEY_sign_init(c) : EVP_PKEY_verify_init(c)) <= 0) {
+		EVP_PKEY_CTX_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* Give a context back after a completed operation (freed when the pool is full). */
+static void ctx_give(const struct jose_key *k, int op, EVP_PKEY_CTX *c)
+{
+	struct jose_ctx_pool *p = atomic_load(&((struct jose_key *)(uintptr_t)k)->pool);
+
+	if (p) {
+		pthread_mutex_lock(&p->mu);
+		if (p->n[op] < POOL_MAX) {
+			p->ctx[op][p->n[op]++] = c;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&p->mu);
+	}
+	EVP_PKEY_CTX_free(c);
+}
+
 /* ---- parse ---- */
 
 static int decode_json_part(const char *p, size_t n, int depth, json_t **out)
@@ -300,10 +379,13 @@ static int verify_ec(const struct jose_jws *j, const struct jose_key *k)
 		return CDNI_EDENIED;
 	if (!EVP_Digest(j->text, j->input_len, md, &mdlen, alg_md(j->alg), NULL))
 		return CDNI_ETLS;
-	if (!(ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)))
+	if (!(ctx = ctx_take(k, 0)))
 		return CDNI_ENOMEM;
-	r = EVP_PKEY_verify_init(ctx) > 0 ? EVP_PKEY_verify(ctx, der, derlen, md, mdlen) : -1;
-	EVP_PKEY_CTX_free(ctx);
+	r = EVP_PKEY_verify(ctx, der, derlen, md, mdlen);
+	if (r >= 0)
+		ctx_give(k, 0, ctx); /* 0 (a bad signature) leaves it reusable */
+	else
+		EVP_PKEY_CTX_free(ctx);
 	return r == 1 ? 0 : CDNI_EDENIED;
 }
 
@@ -362,6 +444,30 @@ static int sign_hmac(const struct jose_key *k, enum jose_alg a, const char *in, 
 	return 0;
 }
 
+/* ES*: the digest, then ECDSA with a reused context; raw r||s out. */
+static int sign_ec(const struct jose_key *k, enum jose_alg a, const char *in, size_t n,
+		   uint8_t *sig, size_t *siglen)
+{
+	uint8_t der[MAX_SIG], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t len = sizeof der;
+	EVP_PKEY_CTX *ctx;
+
+	if (!EVP_Digest(in, n, md, &mdlen, alg_md(a), NULL))
+		return CDNI_ETLS;
+	if (!(ctx = ctx_take(k, 1)))
+		return CDNI_ENOMEM;
+	if (EVP_PKEY_sign(ctx, der, &len, md, mdlen) <= 0) {
+		EVP_PKEY_CTX_free(ctx);
+		return CDNI_ETLS;
+	}
+	ctx_give(k, 1, ctx);
+	if (jose_ecdsa_der_to_raw(der, len, ec_n(a), sig))
+		return CDNI_ETLS;
+	*siglen = 2 * ec_n(a);
+	return 0;
+}
+
 static int sign_digest(const struct jose_key *k, enum jose_alg a, const char *in, size_t n,
 		       uint8_t *sig, size_t *siglen)
 {
@@ -394,15 +500,33 @@ done:
 	return rc;
 }
 
+/* {"alg":"ES256","kid":"..."}, written directly (the same text jansson
+ * makes, without building an object per signature). */
 static char *header_text(enum jose_alg a, const char *kid)
 {
-	json_t *h = json_object();
-	char *s = NULL;
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(jose_alg_name(a)) + 20 + (kid ? 6 * strlen(kid) + 10 : 0);
+	char *s = malloc(n), *o = s;
 
-	if (h && json_object_set_new(h, "alg", json_string(jose_alg_name(a))) == 0 &&
-	    (!kid || json_object_set_new(h, "kid", json_string(kid)) == 0))
-		s = jose_json_dump(h);
-	json_decref(h);
+	if (!s)
+		return NULL;
+	o += sprintf(o, "{\"alg\":\"%s\"", jose_alg_name(a));
+	if (kid) {
+		o += sprintf(o, ",\"kid\":\"");
+		for (const unsigned char *p = (const unsigned char *)kid; *p; p++) {
+			if (*p == '"' || *p == '\\') {
+				*o++ = '\\';
+				*o++ = (char)*p;
+			} else if (*p < 0x20) {
+				o += sprintf(o, "\\u00%c%c", hex[*p >> 4], hex[*p & 15]);
+			} else {
+				*o++ = (char)*p;
+			}
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o = '\0';
 	return s;
 }
 
@@ -429,6 +553,7 @@ int jose_jws_sign_raw(const struct jose_key *key, enum jose_alg alg, const char 
 	out[hl] = '.';
 	memcpy(out + hl + 1, p64, pl + 1);
 	rc = is_hmac(alg) ? sign_hmac(key, alg, out, hl + 1 + pl, sig, &siglen)
+	     : is_ec(alg) ? sign_ec(key, alg, out, hl + 1 + pl, sig, &siglen)
 			  : sign_digest(key, alg, out, hl + 1 + pl, sig, &siglen);
 	if (rc)
 		goto done;

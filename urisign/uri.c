@@ -158,12 +158,15 @@ int us_uri_add_token(const char *uri, const char *attr, const char *token, enum 
 	buf_init(&b, 0);
 	if (style == US_IN_PATH) {
 		at = qs;
-		buf_printf(&b, ";%s=%s", attr, token);
+		buf_putc(&b, ';');
 	} else {
 		at = fs;
 		bool has_q = uri[qs] == '?';
-		buf_printf(&b, "%s%s=%s", !has_q ? "?" : fs == qs + 1 ? "" : "&", attr, token);
+		buf_puts(&b, !has_q ? "?" : fs == qs + 1 ? "" : "&");
 	}
+	buf_puts(&b, attr);
+	buf_putc(&b, '=');
+	buf_puts(&b, token);
 	if (b.err)
 		return buf_free(&b), CDNI_ENOMEM;
 	*out = splice(uri, at, 0, b.data);

@@ -1,5 +1,6 @@
 /* jwk.c, jws.c, jwe.c: keys, thumbprints, known-answer tests from the RFCs,
  * round trips for every algorithm, and the attacks a verifier must refuse. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,57 @@ static void test_round_trips(void)
 					      JOSE_HS512 };
 	for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++)
 		round_trip(algs[i]);
+}
+
+/* The header is written by hand: a kid that needs escaping survives, and
+ * an EC key's reused contexts sign and verify from several threads. */
+static void *sign_many(void *arg)
+{
+	struct jose_key *k = arg;
+	json_t *c = json_pack("{s:s}", "iss", "t");
+	long bad = 0;
+
+	for (int i = 0; i < 50; i++) {
+		char *tok = NULL;
+		if (jose_jws_sign(k, JOSE_ES256, NULL, c, &tok) || check(tok, k))
+			bad++;
+		free(tok);
+	}
+	json_decref(c);
+	return (void *)bad;
+}
+
+static void test_header_and_threads(void)
+{
+	static const char *const kids[] = { "plain", "q\"uote", "back\\slash", "ctl\x01\x1f",
+					    "caf\xc3\xa9" };
+	struct jose_key *k = NULL;
+	json_t *c = json_pack("{s:s}", "iss", "t");
+	pthread_t th[4];
+	long bad = 0;
+
+	jose_key_generate(JOSE_ES256, 0, &k);
+	for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++) {
+		struct jose_jws j;
+		const char *why = NULL;
+		char *tok = NULL;
+		memset(&j, 0, sizeof j);
+		jose_jws_sign(k, JOSE_ES256, kids[i], c, &tok);
+		ok(tok && jose_jws_parse(tok, strlen(tok), NULL, &j, &why) == 0 && j.kid &&
+			   strcmp(j.kid, kids[i]) == 0, "header kid %zu survives escaping", i);
+		jose_jws_clear(&j);
+		free(tok);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, sign_many, k);
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(th[i], &r);
+		bad += (long)r;
+	}
+	is_int(bad, 0, "4 threads x 50 ES256 signatures share the key's contexts, all verify");
+	json_decref(c);
+	jose_key_free(k);
 }
 
 static void test_private_round_trip(void)
@@ -406,6 +458,7 @@ int main(void)
 	test_thumbprints();
 	test_known_answers();
 	test_round_trips();
+	test_header_and_threads();
 	test_private_round_trip();
 	test_confusion();
 	test_bad_tokens();
