@@ -42,6 +42,10 @@ const struct conf_item dcdn_conf_table[] = {
 	CONF_OBJ("uri_signing", struct dcdn_conf, uri_signing, dcdn_usign_table, 0,
 		 "RFC 9246 URI signing (MI.UriSigning): verify, strip from the cache key, renew; "
 		 "on when keys is set"),
+	CONF_BOOL("cors", struct dcdn_conf, cors, false,
+		  "CORS headers on every answer and OPTIONS preflight answers (browser players)"),
+	CONF_STR("cors_origin", struct dcdn_conf, cors_origin, "*", 0,
+		 "Access-Control-Allow-Origin of CORS answers"),
 	CONF_END
 };
 
@@ -119,6 +123,8 @@ int dcdn_conf_check(const struct dcdn_conf *c, char *err, size_t errlen)
 	if (c->upstream_host && (!*c->upstream_host || strpbrk(c->upstream_host, " \t/") ||
 				 !http_header_value_safe(c->upstream_host)))
 		return fail(err, errlen, "upstream_host: '%s' is not a host name", c->upstream_host);
+	if (!*c->cors_origin || !http_header_value_safe(c->cors_origin))
+		return fail(err, errlen, "cors_origin: must be a header value (\"*\" or an origin)");
 	if (c->max_object_size > c->cache_size)
 		return fail(err, errlen, "max_object_size: %lld is more than cache_size (%lld)",
 			    c->max_object_size, c->cache_size);

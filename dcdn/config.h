@@ -23,6 +23,8 @@ struct dcdn_conf {
 	long long timeout;         /* client idle timeout, seconds */
 	char *access_log;
 	struct dcdn_usign_conf uri_signing; /* RFC 9246 enforcement; on when keys is set */
+	bool cors;                 /* CORS headers on every answer, preflight answers */
+	char *cors_origin;         /* Access-Control-Allow-Origin */
 };
 
 extern const struct conf_item dcdn_conf_table[];

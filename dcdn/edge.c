@@ -95,6 +95,28 @@ static void wake_resume(void *mc)
 /* ------------------------------------------------------------------ */
 /* responses                                                            */
 
+/* CORS (the cors key): ours replace an upstream's. */
+static void add_cors(struct MHD_Response *r, const struct dcdn_conf *c, bool preflight)
+{
+	const char *up = MHD_get_response_header(r, "Access-Control-Allow-Origin");
+	char *old = up ? strdup(up) : NULL;
+
+	if (old)
+		MHD_del_response_header(r, "Access-Control-Allow-Origin", old);
+	free(old);
+	MHD_add_response_header(r, "Access-Control-Allow-Origin", c->cors_origin);
+	if (!MHD_get_response_header(r, "Access-Control-Expose-Headers"))
+		MHD_add_response_header(r, "Access-Control-Expose-Headers",
+					"Content-Length, Content-Range, ETag, Last-Modified, "
+					"Accept-Ranges, Age, X-Cache");
+	if (!preflight)
+		return;
+	MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+	MHD_add_response_header(r, "Access-Control-Allow-Headers",
+				"Range, If-None-Match, If-Modified-Since, If-Range");
+	MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
+}
+
 static enum MHD_Result queue(struct conn *cx, int status, struct MHD_Response *r)
 {
 	enum MHD_Result ret;
@@ -102,6 +124,8 @@ static enum MHD_Result queue(struct conn *cx, int status, struct MHD_Response *r
 	cx->phase = PH_DONE;
 	if (!r)
 		return MHD_NO;
+	if (cx->e->conf->cors)
+		add_cors(r, cx->e->conf, status == 204);
 	cx->status = status;
 	ret = MHD_queue_response(cx->mc, (unsigned)status, r);
 	MHD_destroy_response(r);
@@ -446,6 +470,13 @@ static enum MHD_Result begin(struct conn *cx, const char *method, const char *ve
 
 	cx->cache = "MISS";
 	cx->ri.method = method;
+	if (cx->e->conf->cors && strcmp(method, "OPTIONS") == 0) { /* a CORS preflight */
+		cx->cache = NULL;
+		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		if (r)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, OPTIONS");
+		return queue(cx, 204, r);
+	}
 	MHD_get_connection_values(cx->mc, MHD_HEADER_KIND, count_host, &in.hosts);
 	st = cx->too_long ? 414 : req_parse(&cx->ri, &in, &reason);
 	if (st)
