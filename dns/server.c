@@ -528,14 +528,19 @@ const struct db *dns_server_db(const struct dns_server *s)
 void dns_server_swap(struct dns_server *s, const struct dns_conf *conf, struct db *db)
 {
 	struct db *old;
-	long long deadline = now_us() + 5000000;
+	long long warn_at = now_us() + 5000000;
 
 	dns_health_stop(s->health);
 	s->health = NULL;
 	old = atomic_exchange(&s->db, db);
 	for (size_t i = 0; i < s->nw; i++) /* quiescence: every worker has seen db */
-		while (atomic_load(&s->w[i].seen) != db->generation && now_us() < deadline)
+		while (atomic_load(&s->w[i].seen) != db->generation) {
+			if (warn_at && now_us() > warn_at) {
+				log_warn(NULL, "worker %zu is slow to leave the old zones", i);
+				warn_at = 0;
+			}
 			usleep(5000);
+		}
 	db_free(old);
 	dns_health_start(conf, db, &s->health);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "common/tap.h"
 #include "dns/answer.h"
 #include "dns/query.h"
@@ -258,6 +259,7 @@ static void test_answers(const char *denial)
 
 int main(void)
 {
+	log_init("test_dns", LOG_WARN);
 	snprintf(dir, sizeof dir, "/tmp/cdni-dns-unit.XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;
