@@ -402,25 +402,37 @@ static void test_digest_lookup(void)
 	ok(a.res.have_ski, "the audit record still gets the key's SKI");
 }
 
-/* The SKI of a certificate made with subjectKeyIdentifier=hash. */
-static void test_ski_matches_openssl(void)
+/* The SKI of a certificate made with subjectKeyIdentifier=hash, for every
+ * key type (the server computes it without OpenSSL's encoders). */
+static int ski_matches_openssl(EVP_PKEY *k)
 {
 	X509 *x = X509_new();
 	X509V3_CTX ctx;
 	X509_EXTENSION *ext;
 	ASN1_OCTET_STRING *sk;
 	uint8_t ski[20];
+	int good;
 
-	X509_set_pubkey(x, p384);
+	X509_set_pubkey(x, k);
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
 	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_key_identifier, "hash");
 	X509_add_ext(x, ext, -1);
 	sk = X509_get_ext_d2i(x, NID_subject_key_identifier, NULL, NULL);
-	ok(sk && !ks_pkey_ski(p384, ski) && sk->length == 20 && !memcmp(sk->data, ski, 20),
-	   "SKI equals OpenSSL's subjectKeyIdentifier=hash (RFC 5280 method 1)");
+	good = sk && !ks_pkey_ski(k, ski) && sk->length == 20 && !memcmp(sk->data, ski, 20);
 	ASN1_OCTET_STRING_free(sk);
 	X509_EXTENSION_free(ext);
 	X509_free(x);
+	return good;
+}
+
+static void test_ski_matches_openssl(void)
+{
+	EVP_PKEY *all[] = { rsa1024, rsa2048, p256, p384, p521, ed };
+	const char *names[] = { "RSA-1024", "RSA-2048", "P-256", "P-384", "P-521", "Ed25519" };
+
+	for (int i = 0; i < 6; i++)
+		ok(ski_matches_openssl(all[i]),
+		   "%s: SKI equals OpenSSL's subjectKeyIdentifier=hash (RFC 5280 method 1)", names[i]);
 }
 
 static int write_file(const char *dir, const char *name, const char *text)
@@ -452,7 +464,7 @@ static char *pem_of(EVP_PKEY *k)
 static void test_keystore_dir(void)
 {
 	char dir[] = "/tmp/cdni-keys.XXXXXX", err[256], cmd[600];
-	char *a = pem_of(p256), *b = pem_of(ed);
+	char *a = pem_of(p256), *b = pem_of(ed), *c = pem_of(p384);
 	struct ks_keystore *ks = NULL, *held;
 	uint8_t ski[20];
 
@@ -463,9 +475,10 @@ static void test_keystore_dir(void)
 	write_file(dir, "cert.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
 	write_file(dir, "bad.key", "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n");
 	write_file(dir, "notes.txt", a);
+	write_file(dir, "c.key", c); /* after bad.key: the reused decoder recovers */
 	is_int(ks_keystore_load_dir(dir, &ks, err, sizeof err), 0, "directory loads");
-	is_int((long long)ks_keystore_count(ks), 2,
-	       "two keys: the duplicate, the bad key, the cert and the .txt are skipped");
+	is_int((long long)ks_keystore_count(ks), 3,
+	       "three keys: the duplicate, the bad key, the cert and the .txt are skipped");
 	ski_of(ed, ski);
 	ok(ks_keystore_by_ski(ks, ski) && !strcmp(ks_keystore_by_ski(ks, ski)->name, "b.pem"),
 	   "keys are found by SKI and carry their file name");
@@ -479,6 +492,7 @@ static void test_keystore_dir(void)
 	       "a missing directory is an error");
 	free(a);
 	free(b);
+	free(c);
 }
 
 static void test_many_keys(void)
