@@ -22,6 +22,7 @@
 #define OUT_LIMIT (256 * 1024)          /* unsent answers before reading pauses */
 #define FLUSH_AT (64 * 1024)            /* write at once past this much */
 #define HOLD_US 1000                    /* or when the oldest answer held is this old */
+#define HOLD_PENDING 16                 /* hold answers only for clients this deep */
 #define POLL_EVERY 16                   /* jobs between looks at the sockets */
 #define AUDIT_FLUSH (32 * 1024)
 #define RLX memory_order_relaxed
@@ -463,10 +464,11 @@ static void drain(struct ks_server *s, struct sconn *c, struct job *list, struct
 	}
 	if (c->closed)
 		return;
-	/* answers are written together: by the last one in progress, or once
-	 * enough are held, or once the oldest has waited HOLD_US */
-	if (!c->busy || ks_tconn_unsent(&c->t) >= FLUSH_AT || c->close_after_flush ||
-	    now - c->held_since >= HOLD_US)
+	/* a client with few requests in flight gets each answer at once; a
+	 * deeply pipelining one gets them together: by the last one in progress,
+	 * or once enough are held, or once the oldest has waited HOLD_US */
+	if (!c->busy || c->pending < HOLD_PENDING || ks_tconn_unsent(&c->t) >= FLUSH_AT ||
+	    c->close_after_flush || now - c->held_since >= HOLD_US)
 		conn_flush(s, c);
 	if (c->paused && !c->closed)
 		conn_pump(s, c, now);
