@@ -1,8 +1,8 @@
 /* cdni keyless — cdni-keyserver: the key server over mutual TLS.
  *
- * One epoll I/O thread accepts connections, runs the TLS handshakes,
- * splits frames and writes answers; a pool of workers runs the core (the
- * private-key operations). Answers go back in whatever order they finish.
+ * A pool of threads (one per CPU) shares the work: accepting connections,
+ * TLS handshakes, reading frames, the core's private-key operations, writing
+ * answers (see server_int.h). Answers go back in whatever order they finish.
  * Each connection has a bound on requests in progress (beyond it the server
  * stops reading from that connection, so TCP pushes back) and an idle
  * timeout. Keys are reloaded on request (SIGHUP) without touching the
