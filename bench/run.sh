@@ -4,6 +4,9 @@
 #
 #   dCDN cache-hit throughput, 1 KB object, wrk keep-alive  vs  nginx static   goal >= 0.6
 #   uCDN 302 rate (unsigned)                                 vs  nginx return 302 goal >= 0.8
+#   uCDN 302 rate, Location signed (RFC 9246, ES256)         vs  nginx return 302 goal >= 0.5
+#   token verifications/s on one core (ES256, typical claims, regex container)
+#                                  vs  openssl speed ecdsap256 verify/s, one core goal >= 0.8
 #   dCDN peak RSS with cache_size 64 MB after filling it                          goal < 96 MB
 #
 # Results: printed, and written to build/bench/results.md and results.json.
@@ -69,6 +72,9 @@ write_file "$T/dcdn.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0}],
 start_daemon dcdn cdni-dcdn "$T/dcdn.json"
 write_file "$T/ucdn.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0}],\"origin\":\"http://$(addr origin http)\",\"rules\":[{\"prefix\":\"/r/\",\"action\":\"redirect\",\"status\":302,\"target\":\"https://edge.dcdn.test:9443\"}],\"default_action\":\"refuse\",\"access_log\":\"$T/ucdn.access\"}"
 start_daemon ucdn cdni-ucdn "$T/ucdn.json"
+"$CDNI_BIN/cdni-urisign" keygen --alg ES256 --private "$T/ucdn.jwk" --public "$T/ucdn.jwks" 2>/dev/null
+write_file "$T/ucdn-signed.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0}],\"rules\":[{\"prefix\":\"/r/\",\"action\":\"redirect\",\"status\":302,\"target\":\"https://edge.dcdn.test:9443\"}],\"default_action\":\"refuse\",\"uri_signing\":{\"key\":\"$T/ucdn.jwk\",\"issuer\":\"ucdn.test\",\"audience\":\"dcdn.test\",\"lifetime\":300},\"access_log\":\"$T/ucdn-signed.access\"}"
+start_daemon ucdn-signed cdni-ucdn "$T/ucdn-signed.json"
 
 # 1. cache hits
 curl -fsS -o /dev/null "http://$(addr dcdn http)/v/1k.bin"
@@ -78,12 +84,39 @@ ngx_hit=$(rps "http://127.0.0.1:$NGINX_PORT/v/1k.bin")
 dcdn_hit=$(rps "http://$(addr dcdn http)/v/1k.bin")
 r_hit=$(ratio "$dcdn_hit" "$ngx_hit")
 
-# 2. 302 rate
+# 2. 302 rate, unsigned and signed (the signed Location is checked first)
 ngx_302=$(rps "http://127.0.0.1:$NGINX_PORT/r/a.bin?x=1")
 ucdn_302=$(rps "http://$(addr ucdn http)/r/a.bin?x=1")
 r_302=$(ratio "$ucdn_302" "$ngx_302")
+loc=$(curl -s -o /dev/null -w '%{redirect_url}' "http://$(addr ucdn-signed http)/r/a.bin?x=1")
+code=$("$CDNI_BIN/cdni-urisign" verify --jwks "$T/ucdn.jwks" --aud dcdn.test "$loc" | sed -n 's/.*"log_code":"\([0-9]*\)".*/\1/p')
+echo "bench: signed Location verifies: log code $code"
+[ "$code" = 200 ] || { echo "bench: the signed Location does not verify"; exit 1; }
+ucdn_302s=$(rps "http://$(addr ucdn-signed http)/r/a.bin?x=1")
+r_302s=$(ratio "$ucdn_302s" "$ngx_302")
 
-# 3. dCDN peak RSS after filling a 64 MB cache (with 96 distinct 1 MB objects: it must evict)
+# 3. token verifications on one core: cdni-urisign bench (the whole request
+# check, interleaved in 20 ms slices with EVP_PKEY_verify of a digest on a
+# reused context) and openssl speed, pinned to the same core; three rounds
+# alternating the two, the best of each kept (the least disturbed by others)
+PIN=""
+command -v taskset >/dev/null && PIN="taskset -c 0"
+VSECS=$(( SECS >= 3 ? SECS / 3 : 1 ))
+us_verify=0 ossl_verify=0 us_inratio=0
+for round in 1 2 3; do
+	$PIN "$CDNI_BIN/cdni-urisign" bench --alg ES256 --seconds "$VSECS" >"$T/usbench.json"
+	echo "bench: cdni-urisign bench, round $round: $(cat "$T/usbench.json")"
+	v=$(sed -n 's/.*"verify_per_sec":\([0-9.]*\).*/\1/p' "$T/usbench.json")
+	ir=$(sed -n 's/.*"ratio":\([0-9.]*\).*/\1/p' "$T/usbench.json")
+	o=$($PIN openssl speed -seconds "$VSECS" ecdsap256 2>/dev/null | awk '/ecdsa \(nistp256\)/ {print $NF}')
+	echo "bench: openssl speed -seconds $VSECS ecdsap256, round $round: $o verify/s"
+	us_verify=$(awk -v a="$us_verify" -v b="$v" 'BEGIN { print (b > a ? b : a) }')
+	ossl_verify=$(awk -v a="$ossl_verify" -v b="$o" 'BEGIN { print (b > a ? b : a) }')
+	us_inratio=$(awk -v a="$us_inratio" -v b="$ir" 'BEGIN { print (b > a ? b : a) }')
+done
+r_verify=$(ratio "$us_verify" "$ossl_verify")
+
+# 4. dCDN peak RSS after filling a 64 MB cache (with 96 distinct 1 MB objects: it must evict)
 for i in $(seq 1 96); do head -c 1048576 /dev/urandom >"$T/www/v/m$i.bin"; done
 for i in $(seq 1 96); do curl -fsS -o /dev/null "http://$(addr dcdn http)/v/m$i.bin"; done
 for i in $(seq 60 96); do curl -fsS -o /dev/null "http://$(addr dcdn http)/v/m$i.bin"; done
@@ -99,12 +132,25 @@ $(date -u +%FT%TZ), $(nproc) cores, \`wrk -t$THREADS -c$CONNS -d${SECS}s\` keep-
 |---|---:|---:|---:|---|---|
 | dCDN cache hit, 1 KB object (req/s) | $dcdn_hit | $ngx_hit | $r_hit | >= 0.6 | $(meets "$r_hit" 0.6 ge) |
 | uCDN 302, unsigned (req/s) | $ucdn_302 | $ngx_302 | $r_302 | >= 0.8 | $(meets "$r_302" 0.8 ge) |
+| uCDN 302, Location signed ES256 (req/s) | $ucdn_302s | $ngx_302 | $r_302s | >= 0.5 | $(meets "$r_302s" 0.5 ge) |
+| token verifications, ES256, one core (/s) | $us_verify | $ossl_verify (openssl speed verify) | $r_verify | >= 0.8 | $(meets "$r_verify" 0.8 ge) |
 | dCDN peak RSS, cache_size 64 MB, filled with 96 MB (MB) | $hwm_mb | — | — | < 96 | $(meets "$hwm_mb" 96 lt) |
 MD
 cat >"$OUT/results.json" <<JS
 {"dcdn_hit_rps":$dcdn_hit,"nginx_static_rps":$ngx_hit,"dcdn_hit_ratio":$r_hit,
  "ucdn_302_rps":$ucdn_302,"nginx_302_rps":$ngx_302,"ucdn_302_ratio":$r_302,
+ "ucdn_302_signed_rps":$ucdn_302s,"ucdn_302_signed_ratio":$r_302s,
+ "urisign_verify_per_sec":$us_verify,"openssl_ecdsap256_verify_per_sec":$ossl_verify,
+ "urisign_verify_ratio":$r_verify,"urisign_bench_interleaved_ratio":$us_inratio,
  "dcdn_peak_rss_mb":$hwm_mb}
 JS
+cat >>"$OUT/results.md" <<MD
+
+Token verification: \`cdni-urisign bench --seconds $VSECS\` (us_verify of an ES256 token with iss, aud,
+exp, nbf, iat, cdniv and a regex container, in the query) and \`openssl speed -seconds $VSECS ecdsap256\`,
+both pinned to core 0, three rounds alternating them, best of each. The bench's own ratio,
+interleaving the whole check with EVP_PKEY_verify in 20 ms slices so that machine noise hits
+both alike (best round): $us_inratio.
+MD
 cat "$OUT/results.md"
 echo "bench: results in $OUT/results.md and results.json"

@@ -84,6 +84,7 @@ static int make(const char *us, struct dcdn_usign_conf *c, struct usign **u, cha
 		size_t errlen)
 {
 	char json[2048], *o = json;
+	int rc;
 
 	for (const char *p = us; *p && o < json + sizeof json - 300; p++) {
 		if (p[0] == '%' && p[1] == 'D') {
@@ -99,7 +100,9 @@ static int make(const char *us, struct dcdn_usign_conf *c, struct usign **u, cha
 	err[0] = '\0';
 	if (conf_load_string(dcdn_usign_table, c, json, "d.json", err, errlen))
 		return CDNI_ECONFIG;
-	return usign_new(c, u, err, errlen);
+	if ((rc = usign_new(c, u, err, errlen)) != 0)
+		conf_free(dcdn_usign_table, c);
+	return rc;
 }
 
 static void done(struct dcdn_usign_conf *c, struct usign *u)
