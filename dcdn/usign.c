@@ -116,11 +116,11 @@ done:
 static int load_keys(struct usign *u, const struct dcdn_usign_conf *c, char *err, size_t errlen)
 {
 	char why[512] = "";
-	json_t *doc = jose_json_read_file(c->us.keys, why, sizeof why);
-	int rc;
+	json_t *doc = NULL;
+	int rc = jose_json_read_file(c->us.keys, &doc, why, sizeof why);
 
-	if (!doc)
-		return fail(err, errlen, "uri_signing.keys: %s", why);
+	if (rc)
+		return rc == CDNI_ENOMEM ? rc : fail(err, errlen, "uri_signing.keys: %s", why);
 	rc = u->renew_key ? trust_renew_key(u, doc, why, sizeof why)
 			  : us_verifier_load_keys(u->verifier, doc, why, sizeof why);
 	jose_json_wipe(doc);

@@ -85,8 +85,9 @@ void jose_ctx_pool_free(struct jose_ctx_pool *p);
 /* Wipes secrets, frees. NULL is fine. */
 void jose_key_free(struct jose_key *k);
 /* Read a JSON file of at most 1 MiB (duplicate names refused); the text
- * is wiped after parsing. NULL with a message naming the file. */
-json_t *jose_json_read_file(const char *path, char *err, size_t errlen);
+ * is wiped after parsing. 0, or the file's error (CDNI_EIO, CDNI_EOVERFLOW)
+ * or CDNI_EPARSE with a message naming the file. */
+int jose_json_read_file(const char *path, json_t **out, char *err, size_t errlen);
 /* Wipe every string of a JSON document (key material) before freeing it. */
 void jose_json_wipe(json_t *j);
 /* Load a key from a file holding one JWK or a JWK set: kid picks the key of

@@ -2,6 +2,7 @@
  * 7638, 8037) over OpenSSL 3 EVP_PKEY objects. */
 #include "urisign/jose.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -807,24 +808,29 @@ void jose_json_wipe(json_t *j)
 	}
 }
 
-json_t *jose_json_read_file(const char *path, char *err, size_t errlen)
+int jose_json_read_file(const char *path, json_t **out, char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
 	json_error_t je;
 	json_t *j;
-	int rc = file_read_all(path, KEY_FILE_MAX, &text, &len);
+	int rc;
 
-	if (rc) {
-		seterr(err, errlen, "%s: cannot read: %s", path, cdni_strerror(rc));
-		return NULL;
+	errno = 0;
+	if ((rc = file_read_all(path, KEY_FILE_MAX, &text, &len)) != 0) {
+		seterr(err, errlen, "%s: cannot read: %s", path,
+		       rc == CDNI_EIO && errno ? strerror(errno) : cdni_strerror(rc));
+		return rc;
 	}
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	OPENSSL_cleanse(text, len);
 	free(text);
-	if (!j)
+	if (!j) {
 		seterr(err, errlen, "%s:%d: %s", path, je.line, je.text);
-	return j;
+		return CDNI_EPARSE;
+	}
+	*out = j;
+	return 0;
 }
 
 /* From a set: the key with kid, else the only key (with private parts). */
@@ -854,14 +860,15 @@ static const json_t *pick_jwk(const json_t *doc, const char *kid, bool need_priv
 int jose_key_load_file(const char *path, const char *kid, bool need_private,
 		       struct jose_key **out, char *err, size_t errlen)
 {
-	json_t *doc = jose_json_read_file(path, err, errlen);
+	json_t *doc = NULL;
 	const json_t *jwk;
 	struct jose_key *k = NULL;
 	char why[256] = "";
-	int rc = CDNI_EPARSE;
+	int rc = jose_json_read_file(path, &doc, err, errlen);
 
-	if (!doc)
-		return CDNI_EPARSE;
+	if (rc)
+		return rc;
+	rc = CDNI_EPARSE;
 	if ((jwk = pick_jwk(doc, kid, need_private, path, err, errlen)) &&
 	    (rc = jose_key_from_json(jwk, &k, why, sizeof why)) != 0)
 		seterr(err, errlen, "%s: %s", path, why);

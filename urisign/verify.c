@@ -14,7 +14,6 @@
 #define DEFAULT_REPLAY_SLOTS 65536
 #define DEFAULT_REPLAY_TTL 86400
 #define REGEX_CACHE 64
-#define KEYS_FILE_MAX (1024 * 1024)
 
 /* ---- log codes ---- */
 
@@ -239,49 +238,19 @@ int us_verifier_load_keys(struct us_verifier *v, const json_t *doc, char *err, s
 	return 0;
 }
 
-/* Wipe every string member of a parsed key document (secrets included). */
-static void wipe_json(json_t *j)
-{
-	const char *k;
-	json_t *v;
-	size_t i;
-
-	if (json_is_string(j)) {
-		char *s = (char *)(uintptr_t)json_string_value(j);
-		OPENSSL_cleanse(s, json_string_length(j));
-	} else if (json_is_object(j)) {
-		json_object_foreach(j, k, v)
-			wipe_json(v);
-	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			wipe_json(v);
-	}
-}
-
 int us_verifier_load_keys_file(struct us_verifier *v, const char *path, char *err,
 			       size_t errlen)
 {
-	char *text = NULL, why[300] = "";
-	size_t len = 0;
-	json_error_t je;
-	json_t *doc;
-	int rc;
+	char why[300] = "";
+	json_t *doc = NULL;
+	int rc = jose_json_read_file(path, &doc, err, errlen);
 
-	if ((rc = file_read_all(path, KEYS_FILE_MAX, &text, &len)) != 0) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, cdni_strerror(rc));
+	if (rc)
 		return rc;
-	}
-	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-	OPENSSL_cleanse(text, len);
-	free(text);
-	if (!doc) {
-		snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
-		return CDNI_EPARSE;
-	}
 	rc = us_verifier_load_keys(v, doc, why, sizeof why);
 	if (rc)
 		snprintf(err, errlen, "%s: %s", path, why);
-	wipe_json(doc);
+	jose_json_wipe(doc);
 	json_decref(doc);
 	return rc;
 }
