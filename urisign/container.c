@@ -42,7 +42,7 @@ static int hash_match(const char *v, const char *uri, const char **why)
 	if (b64url_decode(semi + 1, strlen(semi + 1), want, sizeof want, &wl) || wl != len)
 		return *why = "hash container value is not base64url of the right length",
 		       CDNI_EPARSE;
-	SHA256((const unsigned char *)uri, strlen(uri), md);
+	jose_sha256((const unsigned char *)uri, strlen(uri), md);
 	if (CRYPTO_memcmp(md, want, len) != 0)
 		return *why = "URI does not match the hash container", CDNI_EDENIED;
 	return 0;

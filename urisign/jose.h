@@ -168,6 +168,9 @@ int jose_jwe_encrypt(const struct jose_key *key, enum jose_alg enc, const void *
 int jose_jwe_decrypt(const char *jwe, size_t len, const struct jose_keyset *keys,
 		     uint8_t **pt, size_t *ptlen, const char **why);
 
+/* SHA-256 with a digest fetched once (SHA256() fetches it on every call). */
+void jose_sha256(const void *in, size_t n, uint8_t out[32]);
+
 /* ECDSA signature encodings: JOSE raw r||s (2 * n bytes) <-> DER. */
 int jose_ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen, uint8_t *der, size_t cap,
 			  size_t *derlen);

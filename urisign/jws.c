@@ -154,6 +154,14 @@ static const EVP_MD *alg_md(enum jose_alg a)
 	return i == 0 ? EVP_sha256() : i == 1 ? EVP_sha384() : EVP_sha512();
 }
 
+void jose_sha256(const void *in, size_t n, uint8_t out[32])
+{
+	unsigned int len = 32;
+
+	if (!EVP_Digest(in, n, out, &len, alg_md(JOSE_ES256), NULL))
+		SHA256(in, n, out);
+}
+
 static size_t ec_n(enum jose_alg a)
 {
 	return a == JOSE_ES256 ? 32 : a == JOSE_ES384 ? 48 : 66;

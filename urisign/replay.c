@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 
 #include "common/err.h"
+#include "urisign/jose.h"
 
 #define BUCKET 8
 #define MAX_SLOTS ((size_t)1 << 26)
@@ -92,7 +93,7 @@ int us_replay_use(struct us_replay *r, const void *key, size_t keylen, long long
 	size_t idx;
 	int rc = 0;
 
-	SHA256(key, keylen, md);
+	jose_sha256(key, keylen, md);
 	memcpy(&idx, md + 16, sizeof idx);
 	if (expires <= 0)
 		expires = now + r->default_ttl;

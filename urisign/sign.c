@@ -23,7 +23,7 @@ int us_container_hash(const char *uri, const char *attr, char **out)
 	if (!rc)
 		rc = us_uri_normalize(stripped, &norm);
 	if (!rc) {
-		SHA256((const unsigned char *)norm, strlen(norm), md);
+		jose_sha256((const unsigned char *)norm, strlen(norm), md);
 		b64url_encode(md, sizeof md, b64);
 		if (!(*out = malloc(strlen("hash:sha-256;") + sizeof b64)))
 			rc = CDNI_ENOMEM;
