@@ -5,4 +5,6 @@ REDIRECT_SRCS := redirect/route.c redirect/dnspolicy.c \
                  redirect/rwhls.c redirect/rwdash.c redirect/rwhtml.c
 $(eval $(call LIBRARY,redirect,$(REDIRECT_SRCS)))
 $(eval $(call PROGRAM,cdni-rewrite,redirect/rw_main.c,redirect urisign common))
+# a command run once per document: load only the shared libraries it uses
+$(BIN)/cdni-rewrite: LDFLAGS += -Wl,--as-needed
 $(foreach t,$(wildcard redirect/t/test_*.c),$(eval $(call UNIT,redirect,$(t),tap redirect urisign common)))

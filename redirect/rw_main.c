@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "common/conf.h"
-#include "common/daemon.h"
 #include "common/err.h"
 #include "redirect/rewrite.h"
 
@@ -100,7 +99,10 @@ static int read_input(const char *file, struct buf *in)
 
 static double seconds(void)
 {
-	return (double)now_us() / 1e6;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* One rewrite into out; st gets the counts. */

@@ -12,6 +12,7 @@
  * §4.1: every line ends with LF or CRLF; a playlist cut short ends
  * mid-line). */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +47,25 @@ static int bad(struct hls *h, char *err, size_t errlen, const char *fmt, ...)
 	return CDNI_EPARSE;
 }
 
+/* True when none of the 8 bytes is a control byte, DEL or above 0x7f
+ * (printable ASCII only: the common case, checked a word at a time). */
+static bool plain8(const unsigned char *s)
+{
+	uint64_t x;
+
+	memcpy(&x, s, 8);
+	/* high bit set, or below 0x20 (x - 0x20 borrows into the high bit), or 0x7f (x + 1) */
+	return !((x | (x - 0x2020202020202020ull) | (x + 0x0101010101010101ull)) & 0x8080808080808080ull);
+}
+
 /* Text check: no control byte but TAB, valid UTF-8. Returns the offset of
  * the first bad byte, or n. */
 static size_t text_ok(const unsigned char *s, size_t n)
 {
 	size_t i = 0;
 
+	while (i + 8 <= n && plain8(s + i))
+		i += 8;
 	while (i < n) {
 		unsigned c = s[i];
 		size_t k;

@@ -25,11 +25,17 @@ static size_t scheme_length(const char *s, size_t len)
 	return i > 0 && i < len && s[i] == ':' ? i : 0;
 }
 
-static size_t span_until(const char *s, size_t from, size_t len, const char *stops)
+/* Stop classes for the split: bit 1 ends an authority, 2 a path, 4 a query. */
+enum { END_AUTH = 1, END_PATH = 2, END_QUERY = 4 };
+static const unsigned char stop_class[256] = {
+	['/'] = END_AUTH, ['?'] = END_AUTH | END_PATH, ['#'] = END_AUTH | END_PATH | END_QUERY,
+};
+
+static size_t span_until(const char *s, size_t from, size_t len, unsigned stops)
 {
 	size_t i = from;
 
-	while (i < len && !strchr(stops, s[i]))
+	while (i < len && !(stop_class[(unsigned char)s[i]] & stops))
 		i++;
 	return i;
 }
@@ -46,16 +52,16 @@ void rw_url_split(const char *s, size_t len, struct rw_url *u)
 	if (len - p >= 2 && s[p] == '/' && s[p + 1] == '/') {
 		u->has_auth = true;
 		u->auth_off = p + 2;
-		e = span_until(s, p + 2, len, "/?#");
+		e = span_until(s, p + 2, len, END_AUTH);
 		u->auth_len = e - u->auth_off;
 		p = e;
 	}
-	e = span_until(s, p, len, "?#");
+	e = span_until(s, p, len, END_PATH);
 	u->path_off = p;
 	u->path_len = e - p;
 	p = e;
 	if (p < len && s[p] == '?') {
-		e = span_until(s, p + 1, len, "#");
+		e = span_until(s, p + 1, len, END_QUERY);
 		u->has_query = true;
 		u->query_off = p + 1;
 		u->query_len = e - p - 1;
@@ -110,9 +116,17 @@ static void remove_dots_slow(struct buf *out, const char *in, size_t n)
 	}
 }
 
+/* A '.' that may start a dot segment (at the start or after a '/'). */
 static bool has_dots(const char *s, size_t n)
 {
-	return (n && s[0] == '.') || memmem(s, n, "/.", 2) != NULL;
+	const char *p = s, *end = s + n;
+
+	while ((p = memchr(p, '.', (size_t)(end - p))) != NULL) {
+		if (p == s || p[-1] == '/')
+			return true;
+		p++;
+	}
+	return false;
 }
 
 /* Append base directory + rel, dot segments removed. */
