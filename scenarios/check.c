@@ -1,10 +1,12 @@
 #include "scenarios/check.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "common/daemon.h"
 #include "scenarios/fsutil.h"
 
 static json_t *jstr_or_null(const char *s)
@@ -279,6 +281,29 @@ static void eval_body(const struct sc_expect *e, const struct ua_outcome *o,
 	check_add(cl, false, what, want, got, NULL);
 }
 
+/* Each string of body_contains occurs in the final body. */
+static void eval_body_contains(const struct sc_expect *e, const struct ua_outcome *o,
+			       struct checklist *cl)
+{
+	char *body = NULL, what[600];
+	size_t len = 0;
+
+	if (!e->body_contains.n)
+		return;
+	if (o->body_path && file_read_all(o->body_path, 64 << 20, &body, &len) != 0)
+		body = NULL;
+	for (size_t i = 0; i < e->body_contains.n; i++) {
+		const char *s = e->body_contains.v[i];
+		size_t w = (size_t)snprintf(what, sizeof what, "body contains ");
+		for (const char *p = s; *p && w + 3 < sizeof what; p++) /* one line: \n shown as such */
+			w += (size_t)snprintf(what + w, sizeof what - w, "%s", *p == '\n' ? "\\n"
+					      : *p == '\r' ? "\\r" : (char[]){ *p, 0 });
+		check_add(cl, body && memmem(body, len, s, strlen(s)) != NULL, what, "present",
+			  body ? "absent" : "no body", NULL);
+	}
+	free(body);
+}
+
 static void log_want(const struct sc_log_expect *l, char *out, size_t len)
 {
 	if (l->count >= 0)
@@ -322,6 +347,7 @@ void expect_eval(const struct sc_expect *e, const struct ua_outcome *o, struct c
 	eval_final_status(e, o, cl);
 	eval_hops(e, o, cl);
 	eval_body(e, o, cl);
+	eval_body_contains(e, o, cl);
 	for (size_t i = 0; i < e->logs.n; i++)
 		eval_log((const struct sc_log_expect *)e->logs.v + i, o, cl);
 }

@@ -44,6 +44,8 @@ static const struct conf_item expect_table[] = {
 		  "every hop, in order"),
 	CONF_STR("body_equals", struct sc_expect, body_equals, NULL, 0,
 		 "file (under the run directory) the final body must equal"),
+	CONF_STRS("body_contains", struct sc_expect, body_contains, 0,
+		  "strings the final body must hold (a rewritten manifest's URIs)"),
 	CONF_LIST("logs", struct sc_expect, logs, log_table, struct sc_log_expect, 0,
 		  "access-log entry counts"),
 	CONF_END

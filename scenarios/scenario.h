@@ -66,6 +66,7 @@ struct sc_expect {
 	long long final_status;  /* -1: any */
 	struct conf_list hops;   /* struct sc_hop_expect; v == NULL: not checked */
 	char *body_equals;       /* path under the run directory */
+	struct conf_strlist body_contains; /* strings the final body must hold */
 	struct conf_list logs;   /* struct sc_log_expect */
 };
 

@@ -271,4 +271,9 @@ like "$(bad_conf 'del(.origin) | .default_action="refuse"')" "rewrite.prefixes: 
 	"-n: rewriting without an origin"
 ok "-n: the test config is accepted" "$CDNI_BIN/cdni-ucdn" -n -c "$T/ucdn.json"
 
+# ---- the scenario of this flow passes ------------------------------------------
+"$CDNI_BIN/cdni-scenario" -o "$T/scenario" "$CDNI_TOP/scenarios/cases/manifest-rewrite.json" >"$T/scenario.out" 2>&1
+is "$?" 0 "scenarios/cases/manifest-rewrite.json passes"
+like "$(tail -n 1 "$T/scenario.out")" '^[0-9]+ passed, 0 failed$' "every check of it"
+
 done_testing
