@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/conf.h"
@@ -85,13 +86,17 @@ static enum rw_format format_of(const struct opts *o)
 static int read_input(const char *file, struct buf *in)
 {
 	FILE *f = file ? fopen(file, "rb") : stdin;
-	char chunk[65536];
+	struct stat st;
 	size_t n;
 
 	if (!f)
 		return CDNI_EIO;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_append(in, chunk, n);
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+		buf_reserve(in, (size_t)st.st_size + 1);
+	while (buf_reserve(in, 65536) == 0 && (n = fread(in->data + in->len, 1, 65536, f)) > 0) {
+		in->len += n;
+		in->data[in->len] = '\0';
+	}
 	if (file)
 		fclose(f);
 	return in->err;

@@ -129,28 +129,32 @@ static void resolve_into(struct buf *out, const char *base, const char *ref, siz
 }
 
 /* Decide ref (written in a document whose base chain was b0 and will be
- * b1). Sets *keep, or the text to write in d->text; d->full gets the
- * absolute URL the player should fetch (token included). */
+ * b1). Sets *keep, or the text to write in d->text. With need_full (or
+ * when the chains differ), d->full gets the absolute URL the player should
+ * fetch (token included). */
 static int place(struct dash *d, const struct rw_site *site, const char *ref, size_t len,
-		 const char *b0, const char *b1, bool *keep)
+		 const char *b0, const char *b1, bool need_full, bool *keep)
 {
 	const struct rw_policy *p = rw_ctx_policy(d->x);
+	bool same = strcmp(b0, b1) == 0;
 	struct rw_mapped m;
 	int rc;
 
 	buf_reset(&d->text);
 	buf_reset(&d->full);
-	if ((rc = rw_map(d->x, site, ref, len, b0, &d->text, &d->full, &m)))
+	if ((rc = rw_map(d->x, site, ref, len, b0, &d->text, same && !need_full ? NULL : &d->full, &m)))
 		return rc;
+	*keep = !m.changed;
+	if (same && !need_full)
+		return d->text.err;
 	if (m.foreign)
 		resolve_into(&d->full, b0, ref, len);
 	else if (m.token)
 		buf_printf(&d->full, "%c%s=%s", strchr(d->full.data, '?') ? '&' : '?', p->attr,
 			   m.token);
-	*keep = !m.changed;
 	if (d->full.err || d->text.err)
 		return CDNI_ENOMEM;
-	if (strcmp(b0, b1) == 0 || m.foreign)
+	if (same || m.foreign)
 		return 0;
 	resolve_into(&d->tmp, b1, ref, len);
 	if (d->tmp.err)
@@ -212,7 +216,7 @@ static int text_uri(struct dash *d, xmlNodePtr n, const struct rw_site *site, co
 	xmlFree(content);
 	if (!ref)
 		return rc;
-	if ((rc = place(d, site, ref, len, b0, b1, &keep)) == 0 && !keep)
+	if ((rc = place(d, site, ref, len, b0, b1, chain != NULL, &keep)) == 0 && !keep)
 		rc = set_text(n, d->text.data);
 	if (!rc && chain) {
 		char *nb0, *nb1 = strdup(d->full.data);
@@ -312,7 +316,7 @@ static int attr_output(struct dash *d, xmlNodePtr host, const char *attr,
 		buf_puts(out, "-\n");
 		return out->err;
 	}
-	rc = place(d, site, (const char *)v, strlen((const char *)v), r->b0, r->b1, &keep);
+	rc = place(d, site, (const char *)v, strlen((const char *)v), r->b0, r->b1, false, &keep);
 	xmlFree(v);
 	if (rc)
 		return rc;
@@ -690,23 +694,34 @@ static bool had_declaration(const struct dash *d)
 	return n >= 5 && memcmp(p, "<?xml", 5) == 0;
 }
 
+static int save_write(void *ctx, const char *data, int len)
+{
+	struct buf *out = ctx;
+
+	buf_append(out, data, (size_t)len);
+	return out->err ? -1 : len;
+}
+
+static int save_close(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+/* The document, straight into out (room for it reserved at once). */
 static int serialize(struct dash *d, struct buf *out)
 {
-	xmlBufferPtr xb = xmlBufferCreate();
-	xmlSaveCtxtPtr sc = xb ? xmlSaveToBuffer(xb, "UTF-8", had_declaration(d) ? 0 : XML_SAVE_NO_DECL)
-			       : NULL;
-	int rc = CDNI_ENOMEM;
+	xmlSaveCtxtPtr sc;
+	long w;
 
-	if (sc) {
-		long w = xmlSaveDoc(sc, d->doc);
-		if (xmlSaveClose(sc) >= 0 && w >= 0) {
-			buf_append(out, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
-			rc = out->err;
-		}
-	}
-	if (xb)
-		xmlBufferFree(xb);
-	return rc;
+	buf_reserve(out, d->in.len + d->in.len / 2 + 4096);
+	sc = xmlSaveToIO(save_write, save_close, out, "UTF-8", had_declaration(d) ? 0 : XML_SAVE_NO_DECL);
+	if (!sc)
+		return CDNI_ENOMEM;
+	w = xmlSaveDoc(sc, d->doc);
+	if (xmlSaveClose(sc) < 0 || w < 0)
+		return out->err ? out->err : CDNI_ENOMEM;
+	return out->err;
 }
 
 static int dash_finish(void *st, struct buf *out, char *err, size_t errlen)

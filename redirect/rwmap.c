@@ -619,7 +619,11 @@ int rw_rewrite(struct rw_ctx *x, enum rw_format f, const void *in, size_t len, s
 		snprintf(err, errlen, "cannot start a %s rewriter", rw_format_name(f));
 		return rc;
 	}
-	rc = rw_stream_feed(s, in, len, out);
+	/* room for the usual growth (absolute URLs, tokens) at once: no chain of
+	 * reallocations and copies */
+	if (out->len == 0)
+		buf_reserve(out, len * 2 + 4096 < x->p->max_output ? len * 2 + 4096 : x->p->max_output);
+	rc = out->err ? out->err : rw_stream_feed(s, in, len, out);
 	if (!rc)
 		rc = rw_stream_finish(s, out);
 	if (rc)
