@@ -574,6 +574,55 @@ static void test_tokens(void)
 	unlink(k.path);
 }
 
+/* Mutated golden inputs (flipped bytes, cuts, quotes, angle brackets,
+ * NULs, dollars): every rewriter answers 0 or a negative code, never
+ * crashes (run under ASan), and what it accepts holds no NUL. */
+static void test_mutations(void)
+{
+	static const char noise[] = "\"\0<>$&;#\n\r,=%/?";
+	struct rw_policy *p = policy_file("signed");
+	unsigned long long seed = 0x9e3779b97f4a7c15ull;
+	int crashes = 0, refused = 0, accepted = 0, nul = 0;
+	char path[700], err[512];
+
+	for (size_t g = 0; p && g < sizeof golden / sizeof golden[0]; g++) {
+		size_t len = 0;
+		char *in;
+		snprintf(path, sizeof path, "%s/%s", dir, golden[g].in);
+		if (!(in = slurp(path, &len)) || !len)
+			continue;
+		for (int round = 0; round < 150; round++) {
+			char *m = malloc(len);
+			size_t n = len;
+			struct buf out;
+			int rc;
+			memcpy(m, in, len);
+			for (int k = 0; k < 1 + round % 5; k++) {
+				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+				size_t at = (size_t)(seed >> 33) % n;
+				if (k == 0 && round % 7 == 0)
+					n = at + 1; /* cut */
+				else
+					m[at] = noise[(seed >> 20) % (sizeof noise - 1)];
+			}
+			rc = run(p, golden[g].f, golden[g].url, m, n, false, &out, err, sizeof err);
+			crashes += rc > 0;
+			refused += rc < 0;
+			accepted += rc == 0;
+			nul += rc == 0 && out.len && memchr(out.data, '\0', out.len) != NULL &&
+			       golden[g].f == RW_FMT_HLS;
+			buf_free(&out);
+			free(m);
+		}
+		free(in);
+	}
+	ok(crashes == 0, "mutated inputs: only 0 or negative codes (%d accepted, %d refused)",
+	   accepted, refused);
+	ok(refused > 0 && accepted > 0, "... some refused, some accepted");
+	is_int(nul, 0, "no accepted HLS output holds a NUL");
+	rw_policy_free(p);
+}
+
 static void test_api(void)
 {
 	char err[512];
@@ -615,6 +664,7 @@ int main(void)
 	test_policy_errors();
 	test_candidates();
 	test_tokens();
+	test_mutations();
 	test_api();
 	return done_testing();
 }
