@@ -145,8 +145,9 @@ const char *rw_format_type(enum rw_format f);
 struct rw_ctx;
 
 /* base: the manifest's absolute URL as the client asked for it (the uCDN's
- * name); origin: the origin base URL (absolute URIs naming it are ours too),
- * may be NULL; now: Unix time for exp. */
+ * name; URI characters only, else CDNI_EINVAL); origin: the origin base URL
+ * (absolute URIs naming it are ours too), may be NULL; now: Unix time for
+ * exp. */
 int rw_ctx_new(struct rw_ctx **out, const struct rw_policy *p, const char *base,
 	       const char *origin, long long now);
 void rw_ctx_free(struct rw_ctx *x);

@@ -56,7 +56,9 @@ int rw_ctx_new(struct rw_ctx **out, const struct rw_policy *p, const char *base,
 		return CDNI_ENOMEM;
 	}
 	rw_url_split(x->base, strlen(x->base), &x->bu);
-	x->self_ok = rw_url_is_http(&x->bu) && rw_url_host(&x->bu, &x->self);
+	/* the base's scheme and authority may be written into documents: URI characters only */
+	x->self_ok = rw_uri_clean(x->base, strlen(x->base)) && rw_url_is_http(&x->bu) &&
+		     rw_url_host(&x->bu, &x->self);
 	if (!x->self_ok) {
 		rw_ctx_free(x);
 		return CDNI_EINVAL;

@@ -157,8 +157,9 @@ static enum MHD_Result api_decide(struct ucdn *u, struct conn *k, struct MHD_Con
 		return api_error(u, c, 400, "kind: unknown", method, o);
 	if (cb && !callback_ok(cb))
 		return api_error(u, c, 400, "callback: not a JavaScript name", method, o);
-	snprintf(base, sizeof base, "%s://%s%s", k->scheme, host && *host && text_ok(host) &&
-		 !strpbrk(host, "/?#@") ? host : "localhost", u->cf->api_path);
+	snprintf(base, sizeof base, "%s://%s%s", k->scheme, host && *host && strlen(host) < 256 &&
+		 strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]_") ==
+		 strlen(host) ? host : "localhost", u->cf->api_path);
 	if (rw_ctx_new(&x, u->rw, base, u->cf->origin, (long long)time(NULL)) ||
 	    rw_ctx_answer(x, url, (enum rw_kind)kd, &a)) {
 		rw_ctx_free(x);

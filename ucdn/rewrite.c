@@ -75,6 +75,18 @@ struct ucdn_rw {
 	char *base;
 };
 
+/* A Host header fit to be written into documents: host[:port] or [v6]:port. */
+static bool host_ok(const char *h)
+{
+	if (!h || !*h || strlen(h) > 255)
+		return false;
+	for (; *h; h++)
+		if (!((*h | 0x20) >= 'a' && (*h | 0x20) <= 'z') && !(*h >= '0' && *h <= '9') &&
+		    !strchr(".-:[]_", *h))
+			return false;
+	return true;
+}
+
 struct ucdn_rw *ucdn_rw_begin(struct ucdn *u, const char *scheme, const char *host,
 			      const char *target)
 {
@@ -91,8 +103,7 @@ struct ucdn_rw *ucdn_rw_begin(struct ucdn *u, const char *scheme, const char *ho
 	buf_init(&w->out, rw_policy_max_output(u->rw));
 	buf_init(&b, 0);
 	/* the document's URL as the client asked for it: relative URIs resolve against it */
-	buf_printf(&b, "%s://%s%s", scheme, host && *host && !strpbrk(host, "/?#@ \t") ? host
-		   : "localhost", target);
+	buf_printf(&b, "%s://%s%s", scheme, host_ok(host) ? host : "localhost", target);
 	w->base = b.err ? NULL : buf_steal(&b, NULL);
 	if (!w->base || rw_ctx_new(&w->x, u->rw, w->base, u->cf->origin, (long long)time(NULL))) {
 		ucdn_rw_free(w);

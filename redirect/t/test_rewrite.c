@@ -645,6 +645,9 @@ static void test_api(void)
 	rw_answer_clear(&a);
 	rw_ctx_free(x);
 	ok(rw_ctx_new(&x, p, "/relative", NULL, NOW) == CDNI_EINVAL, "a ctx needs an absolute base");
+	ok(rw_ctx_new(&x, p, "https://a\"b/v/x.m3u8", NULL, NOW) == CDNI_EINVAL &&
+	   rw_ctx_new(&x, p, "https://h/v/a b.m3u8", NULL, NOW) == CDNI_EINVAL,
+	   "... of URI characters only (it may be written into documents)");
 	rw_policy_free(p);
 	(void)err;
 }
