@@ -18,7 +18,7 @@
 . "${CDNI_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/t/lib.sh"
 
 HERE="$CDNI_TOP/ucdn/t/players"
-NPM="$CDNI_BUILD/npm"
+NPM="${CDNI_NPM:-$CDNI_TOP/build/npm}" # shared by the sanitizer build
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 missing=""
 for tool in ffmpeg jq node npm; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
