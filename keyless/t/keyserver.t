@@ -163,6 +163,15 @@ is "$(printf '%s\n' "$out" | grep -c 'op=f2')" 200 "200 pipelined requests over 
 ids=$(printf '%s\n' "$out" | sed -n 's/^id=\([0-9]*\) op=f2.*/\1/p' | sort -n | uniq | wc -l)
 is "$ids" 200 "  each id exactly once"
 
+head -c 60000 /dev/zero | tr '\0' 'k' >"$T/big"
+$KSF $F1 frame:1:f1:payload=$(hex <"$T/big") recv frame:2:f1:payload=00 recv >"$T/big.out"
+sed -n 's/^id=1 op=f2 len=60015 payload=//p' "$T/big.out" | unhex >"$T/big.back"
+ok "a 60000-byte ping is echoed whole (frames past 1024 bytes, long writes)" cmp "$T/big" "$T/big.back"
+like "$(grep '^id=2' "$T/big.out")" "id=2 op=f2 len=1024" "  and the connection goes on"
+out=$("$KL" bench $E1 --key "$(pki csp-ec.pem)" --alg p256 --conns 64 --inflight 4 --seconds 2 2>&1); rc=$?
+is "$rc" 0 "64 connections at once, 4 requests in flight on each"
+like "$out" "errors=0" "  no errors"
+
 # ---- TLS refusals ----
 out=$($KSF --server "$KA" --ca "$CA" frame:1:f1 recv 2>&1); rc=$?
 is "$rc" 1 "a client without a certificate is refused"
