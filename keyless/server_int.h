@@ -65,7 +65,7 @@ struct sconn {
 	struct ks_peer peer;
 	int closed, paused, draining, close_after_flush, kill;
 	unsigned pending;           /* requests read and not yet answered */
-	atomic_int running;         /* of those, being computed by a thread right now */
+	unsigned busy;              /* of those, being worked on here (not upstream) */
 	long long since_us, active_us;
 	long long held_since;       /* oldest answer written to out but not sent */
 };

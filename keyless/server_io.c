@@ -197,6 +197,7 @@ static struct job *job_new(struct ks_server *s, struct sconn *c, const uint8_t *
 	buf_init(&j->resp, 0);
 	atomic_fetch_add(&c->refs, 1);
 	c->pending++;
+	c->busy++;
 	atomic_fetch_add_explicit(&s->metrics->pending, 1, RLX);
 	return j;
 }
@@ -425,6 +426,8 @@ static void answer_locked(struct ks_server *s, struct sconn *c, struct job *j,
 			  struct tstate *ts, long long now)
 {
 	c->pending--;
+	if (!j->via)
+		c->busy--;
 	atomic_fetch_sub_explicit(&s->metrics->pending, 1, RLX);
 	if (c->closed)
 		return;
@@ -462,12 +465,10 @@ static void drain(struct ks_server *s, struct sconn *c, struct job *list, struct
 	if (c->closed)
 		return;
 	/* a client with few requests in flight gets each answer at once; a
-	 * deeply pipelining one gets them together while another thread is
-	 * computing one of its requests (an answer is due any moment), up to
-	 * FLUSH_AT bytes or HOLD_US */
-	if (!atomic_load(&c->running) || c->pending < HOLD_PENDING ||
-	    ks_tconn_unsent(&c->t) >= FLUSH_AT || c->close_after_flush ||
-	    now - c->held_since >= HOLD_US)
+	 * deeply pipelining one gets them together: by the last one in progress,
+	 * or once enough are held, or once the oldest has waited HOLD_US */
+	if (!c->busy || c->pending < HOLD_PENDING || ks_tconn_unsent(&c->t) >= FLUSH_AT ||
+	    c->close_after_flush || now - c->held_since >= HOLD_US)
 		conn_flush(s, c);
 	if (c->paused && !c->closed)
 		conn_pump(s, c, now);
@@ -545,9 +546,10 @@ static int forward(struct ks_server *s, struct job *j)
 
 	atomic_fetch_add_explicit(&s->metrics->forwarded, 1, RLX);
 	j->via = "upstream";
-	atomic_fetch_sub(&c->running, 1); /* computed elsewhere: nothing to hold answers for */
 	pthread_mutex_lock(&c->lock);
-	conn_flush(s, c);
+	c->busy--; /* no longer worked on here: answers behind it need not wait */
+	if (!c->busy)
+		conn_flush(s, c);
 	conn_unlock(s, c, NULL);
 	return ks_client_submit(s->upstream, &m, (int)s->conf->upstream.timeout_ms, forward_done,
 				j);
@@ -555,11 +557,9 @@ static int forward(struct ks_server *s, struct job *j)
 
 static void run_job(struct ks_server *s, struct job *j, struct tstate *ts)
 {
-	int rc;
+	int rc = ks_core_handle_kc(s->core, &ts->kc, &j->conn->peer, j->frame, j->len, &j->resp,
+				   &j->res);
 
-	atomic_fetch_add(&j->conn->running, 1);
-	rc = ks_core_handle_kc(s->core, &ts->kc, &j->conn->peer, j->frame, j->len, &j->resp,
-			       &j->res);
 	if (!rc && j->res.forward) {
 		if (forward(s, j) == 0)
 			return; /* forward_done completes it */
@@ -569,8 +569,6 @@ static void run_job(struct ks_server *s, struct job *j, struct tstate *ts)
 		rc = ks_core_write_error(&j->resp, j->res.id, CDNI_ENOMEM);
 	}
 	j->fatal = rc != 0;
-	if (!j->via)
-		atomic_fetch_sub(&j->conn->running, 1);
 	complete(s, j, ts);
 }
 
