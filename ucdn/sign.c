@@ -52,6 +52,7 @@ struct rule_sign {
 	bool sign;
 	bool bound;
 	uint8_t spki[32];
+	char *prefix;   /* bound rules: the payload's start with cdnicb (below) */
 };
 
 struct ucdn_sign {
@@ -60,6 +61,8 @@ struct ucdn_sign {
 	char *issuer;
 	char *audience;
 	json_t *claims;
+	char *prefix;              /* fresh tokens' payload up to the per-request claims:
+				      '{' + template, iss, aud + ',' (or "{" alone) */
 	long long lifetime;
 	bool iat, jti, regex;
 	enum us_where style;
@@ -185,6 +188,40 @@ static int load_rules(struct ucdn_sign *s, const struct ucdn_sign_conf *c,
 	return 0;
 }
 
+/* The constant start of a fresh token's payload: the template, iss, aud and
+ * (for a bound rule) cdnicb with cdnicrit, as "{...," ("{" when empty). */
+static int make_prefix(const struct ucdn_sign *s, const uint8_t *spki, char **out)
+{
+	json_t *c = s->claims ? json_deep_copy(s->claims) : json_object();
+	char *text = NULL;
+	size_t n;
+	int rc = CDNI_ENOMEM;
+
+	if (!c || (s->issuer && json_object_set_new(c, "iss", json_string(s->issuer))) ||
+	    (s->audience && json_object_set_new(c, "aud", json_string(s->audience))) ||
+	    (spki && us_claims_bind_cert(c, spki)) || !(text = jose_json_dump(c)))
+		goto done;
+	n = strlen(text); /* "{...}" -> "{...," ; "{}" -> "{" */
+	text[n - 1] = n > 2 ? ',' : '\0';
+	*out = text;
+	rc = 0;
+done:
+	json_decref(c);
+	return rc;
+}
+
+static int make_prefixes(struct ucdn_sign *s)
+{
+	if (!s->key)
+		return 0;
+	if (make_prefix(s, NULL, &s->prefix))
+		return CDNI_ENOMEM;
+	for (size_t i = 0; i < s->nrules; i++)
+		if (s->rules[i].bound && make_prefix(s, s->rules[i].spki, &s->rules[i].prefix))
+			return CDNI_ENOMEM;
+	return 0;
+}
+
 static int sign_init(struct ucdn_sign *s, const struct ucdn_sign_conf *c,
 		     const struct route_conf *rc, char *err, size_t errlen)
 {
@@ -207,9 +244,9 @@ static int sign_init(struct ucdn_sign *s, const struct ucdn_sign_conf *c,
 	s->style = c->carriage == UCDN_CARRY_PATH ? US_IN_PATH : US_IN_QUERY;
 	if (c->key && (rc2 = load_signer(s, c, err, errlen)))
 		return rc2;
-	if ((rc2 = load_verifier(s, c, err, errlen)))
+	if ((rc2 = load_verifier(s, c, err, errlen)) || (rc2 = load_rules(s, c, rc, err, errlen)))
 		return rc2;
-	return load_rules(s, c, rc, err, errlen);
+	return make_prefixes(s);
 }
 
 int ucdn_sign_new(const struct ucdn_sign_conf *c, const struct route_conf *rc,
@@ -248,6 +285,9 @@ void ucdn_sign_free(struct ucdn_sign *s)
 	jose_key_free(s->key);
 	us_verifier_free(s->verifier);
 	json_decref(s->claims);
+	for (size_t i = 0; s->rules && i < s->nrules; i++)
+		free(s->rules[i].prefix);
+	free(s->prefix);
 	free(s->issuer);
 	free(s->audience);
 	free(s->attr);
@@ -382,7 +422,32 @@ static int strip_tokens(const struct ucdn_sign *s, const char *loc, char **out)
 	return 0;
 }
 
-static int set_jti(json_t *c)
+/* A JSON string's body: quotes, backslashes and controls escaped. */
+static void put_json_chars(struct buf *b, const char *str)
+{
+	static const char hex[] = "0123456789abcdef";
+	static const char special[] = "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e"
+				      "\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f";
+
+	for (const char *p = str; *p; p++) {
+		size_t n = strcspn(p, special);
+		unsigned char c;
+
+		buf_append(b, p, n);
+		if (!*(p += n))
+			break;
+		c = (unsigned char)*p;
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			buf_append(b, e, sizeof e);
+		} else {
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			buf_append(b, e, sizeof e);
+		}
+	}
+}
+
+static int put_jti(struct buf *b)
 {
 	uint8_t r[16];
 	char b64[32];
@@ -390,50 +455,52 @@ static int set_jti(json_t *c)
 	if (RAND_bytes(r, sizeof r) != 1)
 		return CDNI_ETLS;
 	b64url_encode(r, sizeof r, b64);
-	return json_object_set_new(c, "jti", json_string(b64)) ? CDNI_ENOMEM : 0;
+	buf_printf(b, ",\"jti\":\"%s\"", b64);
+	return 0;
 }
 
-/* The claims of a fresh token for next (the template, then the keys). */
-static int fresh_claims(const struct ucdn_sign *s, const struct rule_sign *r, const char *next,
-			long long now, json_t **out)
+/* The payload of a fresh token for next, as text: the rule's prefix (the
+ * template, iss, aud, cdnicb) then exp, iat, jti and cdniuc. No JSON object
+ * is built per request. */
+static int fresh_payload(const struct ucdn_sign *s, const struct rule_sign *r, const char *next,
+			 long long now, struct buf *b)
 {
-	json_t *c = s->claims ? json_deep_copy(s->claims) : json_object();
-	char *re = NULL;
-	int rc = CDNI_ENOMEM;
+	char *container = NULL;
+	int rc = s->regex ? ucdn_regex_container(next, &container)
+			  : us_container_hash(next, s->attr, &container);
 
-	if (!c)
-		return CDNI_ENOMEM;
-	if ((s->audience && json_object_set_new(c, "aud", json_string(s->audience))) ||
-	    (s->lifetime && json_object_set_new(c, "exp", json_integer(now + s->lifetime))) ||
-	    (s->iat && json_object_set_new(c, "iat", json_integer(now))))
-		goto done;
-	if ((s->jti && (rc = set_jti(c))) || (s->regex && (rc = ucdn_regex_container(next, &re))))
-		goto done;
-	rc = CDNI_ENOMEM;
-	if (re && json_object_set_new(c, "cdniuc", json_string(re)))
-		goto done;
-	if (r && r->bound && (rc = us_claims_bind_cert(c, r->spki)))
-		goto done;
-	rc = 0;
-done:
-	free(re);
 	if (rc)
-		json_decref(c);
-	else
-		*out = c;
-	return rc;
+		return rc;
+	buf_puts(b, r && r->prefix ? r->prefix : s->prefix);
+	buf_printf(b, "\"cdniuc\":\"");
+	put_json_chars(b, container);
+	buf_putc(b, '"');
+	free(container);
+	if (s->lifetime)
+		buf_printf(b, ",\"exp\":%lld", now + s->lifetime);
+	if (s->iat)
+		buf_printf(b, ",\"iat\":%lld", now);
+	if (s->jti && (rc = put_jti(b)))
+		return rc;
+	buf_putc(b, '}');
+	return b->err;
 }
 
 static int sign_fresh(struct ucdn_sign *s, const struct rule_sign *r, const char *next,
 		      long long now, char **signed_uri)
 {
-	json_t *c = NULL;
-	int rc = fresh_claims(s, r, next, now, &c);
+	struct buf b;
+	char *tok = NULL;
+	int rc;
 
-	if (rc)
-		return rc;
-	rc = us_sign_uri(&s->signer, c, next, s->attr, s->style, signed_uri, NULL);
-	json_decref(c);
+	buf_init(&b, 0);
+	rc = fresh_payload(s, r, next, now, &b);
+	if (!rc)
+		rc = jose_jws_sign_raw(s->key, s->signer.alg, NULL, b.data, b.len, &tok);
+	buf_free(&b);
+	if (!rc)
+		rc = us_uri_add_token(next, s->attr, tok, s->style, signed_uri);
+	free(tok);
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <openssl/sha.h>
 
 #include "common/err.h"
+#include "common/wire.h"
 #include "urisign/b64.h"
 
 #define DEFAULT_MAX_TOKEN 8192
@@ -108,20 +109,64 @@ int jose_ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen, uint8_t *der, size_
 	return 0;
 }
 
+/* A DER length (short form, or long form of one or two bytes). */
+static size_t der_len(struct wire *w)
+{
+	uint8_t b = wire_u8(w);
+
+	if (b < 0x80)
+		return b;
+	if (b == 0x81)
+		return wire_u8(w);
+	if (b == 0x82)
+		return wire_u16(w);
+	wire_fail(w, CDNI_EPARSE);
+	return 0;
+}
+
+/* One DER INTEGER (non-negative, minimal) into out, left-padded to n bytes. */
+static void der_uint(struct wire *w, size_t n, uint8_t *out)
+{
+	const uint8_t *v;
+	size_t len;
+
+	if (wire_u8(w) != 0x02)
+		wire_fail(w, CDNI_EPARSE);
+	len = der_len(w);
+	v = wire_take(w, len);
+	if (!v || len == 0 || (v[0] & 0x80) || (len > 1 && v[0] == 0 && !(v[1] & 0x80))) {
+		wire_fail(w, CDNI_EPARSE);
+		return;
+	}
+	if (v[0] == 0) {
+		v++;
+		len--;
+	}
+	if (len > n) {
+		wire_fail(w, CDNI_EPARSE);
+		return;
+	}
+	memset(out, 0, n - len);
+	memcpy(out + n - len, v, len);
+}
+
+/* ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }, parsed by hand
+ * (d2i_ECDSA_SIG makes two BIGNUMs per signature). */
 int jose_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, size_t n, uint8_t *raw)
 {
-	const unsigned char *p = der;
-	ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
-	const BIGNUM *r, *sv;
-	int rc = CDNI_EPARSE;
+	struct wire w = wire_reader(der, derlen);
+	struct wire seq;
+	size_t len;
 
-	if (!s)
+	if (wire_u8(&w) != 0x30)
 		return CDNI_EPARSE;
-	ECDSA_SIG_get0(s, &r, &sv);
-	if (BN_bn2binpad(r, raw, (int)n) == (int)n && BN_bn2binpad(sv, raw + n, (int)n) == (int)n)
-		rc = 0;
-	ECDSA_SIG_free(s);
-	return rc;
+	len = der_len(&w);
+	seq = wire_sub(&w, len);
+	der_uint(&seq, n, raw);
+	der_uint(&seq, n, raw + n);
+	if (w.err || seq.err || wire_left(&seq) || wire_left(&w))
+		return CDNI_EPARSE;
+	return 0;
 }
 
 /* ---- algorithm details ---- */

@@ -360,6 +360,36 @@ static void test_der(void)
 	ok(jose_ecdsa_der_to_raw(der, dl, 32, back) == 0 && memcmp(raw, back, 64) == 0,
 	   "DER back to fixed-width r||s");
 	is_int(jose_ecdsa_raw_to_der(raw, 63, der, sizeof der, &dl), CDNI_EINVAL, "odd raw length refused");
+	{
+		static const size_t ns[] = { 32, 48, 66 };
+		uint8_t r2[132], b2[132], d2[160];
+		int good = 0, total = 0;
+		for (size_t k = 0; k < 3; k++)
+			for (int i = 0; i < 50; i++, total++) {
+				for (size_t j = 0; j < 2 * ns[k]; j++)
+					r2[j] = (uint8_t)(rand() >> (i % 3 == 0 && j % ns[k] < 2 ? 30 : 7));
+				if (ns[k] == 66)
+					r2[0] &= 1, r2[66] &= 1;
+				good += jose_ecdsa_raw_to_der(r2, 2 * ns[k], d2, sizeof d2, &dl) == 0 &&
+					jose_ecdsa_der_to_raw(d2, dl, ns[k], b2) == 0 &&
+					memcmp(r2, b2, 2 * ns[k]) == 0;
+			}
+		is_int(good, total, "DER round trips for P-256, P-384, P-521 (long-form lengths too)");
+	}
+	jose_ecdsa_raw_to_der(raw, 64, der, sizeof der, &dl);
+	der[dl] = 0;
+	is_int(jose_ecdsa_der_to_raw(der, dl + 1, 32, back), CDNI_EPARSE, "DER: trailing byte refused");
+	der[0] = 0x31;
+	is_int(jose_ecdsa_der_to_raw(der, dl, 32, back), CDNI_EPARSE, "DER: not a SEQUENCE refused");
+	is_int(jose_ecdsa_der_to_raw(der, 3, 32, back), CDNI_EPARSE, "DER: truncated refused");
+	{
+		static const uint8_t neg[] = { 0x30, 0x06, 0x02, 0x01, 0x80, 0x02, 0x01, 0x01 };
+		static const uint8_t pad[] = { 0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01 };
+		static const uint8_t big[] = { 0x30, 0x08, 0x02, 0x03, 0x01, 0x02, 0x03, 0x02, 0x01, 0x01 };
+		is_int(jose_ecdsa_der_to_raw(neg, sizeof neg, 32, back), CDNI_EPARSE, "DER: a negative integer refused");
+		is_int(jose_ecdsa_der_to_raw(pad, sizeof pad, 32, back), CDNI_EPARSE, "DER: a non-minimal integer refused");
+		is_int(jose_ecdsa_der_to_raw(big, sizeof big, 2, back), CDNI_EPARSE, "DER: an integer longer than n refused");
+	}
 }
 
 static void test_key_errors(void)
