@@ -351,3 +351,98 @@ void expect_eval(const struct sc_expect *e, const struct ua_outcome *o, struct c
 	for (size_t i = 0; i < e->logs.n; i++)
 		eval_log((const struct sc_log_expect *)e->logs.v + i, o, cl);
 }
+
+/* ---- served by, timings, duration, output ----------------------------- */
+
+void expect_served_by(const struct sc_expect *e, json_t *flow, struct checklist *cl)
+{
+	json_t *hops = json_object_get(flow, "hops");
+	char what[64];
+
+	for (size_t i = 0; i < e->hops.n; i++) {
+		const struct sc_hop_expect *h = (const struct sc_hop_expect *)e->hops.v + i;
+		const char *got = json_string_value(json_object_get(json_array_get(hops, i), "node"));
+
+		if (!h->node)
+			continue;
+		snprintf(what, sizeof what, "hop %zu served by", i + 1);
+		check_add(cl, got && strcmp(got, h->node) == 0, what, h->node, got ? got : "no node",
+			  NULL);
+	}
+}
+
+static void timing_want(const struct sc_timing_expect *t, char *out, size_t len)
+{
+	if (t->min_ms >= 0 && t->max_ms >= 0)
+		snprintf(out, len, "%lld..%lld ms", t->min_ms, t->max_ms);
+	else if (t->min_ms >= 0)
+		snprintf(out, len, "at least %lld ms", t->min_ms);
+	else if (t->max_ms >= 0)
+		snprintf(out, len, "at most %lld ms", t->max_ms);
+	else
+		snprintf(out, len, "measured");
+}
+
+void expect_timings(const struct sc_expect *e, json_t *phases, struct checklist *cl)
+{
+	size_t n = json_array_size(phases);
+	char what[96], want[64];
+
+	for (size_t i = 0; i < e->timings.n; i++) {
+		const struct sc_timing_expect *t = (const struct sc_timing_expect *)e->timings.v + i;
+		size_t k = t->hop ? (size_t)t->hop : n;
+		json_t *v = k >= 1 && k <= n ? json_object_get(json_array_get(phases, k - 1), t->phase)
+					     : NULL;
+		double ms = json_number_value(v);
+
+		snprintf(what, sizeof what, "hop %zu %s", k, t->phase);
+		timing_want(t, want, sizeof want);
+		if (!json_is_number(v)) {
+			check_add(cl, false, what, want, "not measured", NULL);
+			continue;
+		}
+		check_addf(cl, (t->min_ms < 0 || ms >= (double)t->min_ms) &&
+				       (t->max_ms < 0 || ms <= (double)t->max_ms),
+			   what, want, "%.3f ms", ms);
+	}
+}
+
+void expect_duration(const struct sc_expect *e, double ms, struct checklist *cl)
+{
+	struct sc_timing_expect t = { 0, NULL, e->duration_ms.min, e->duration_ms.max };
+	char want[64];
+
+	if (t.min_ms < 0 && t.max_ms < 0)
+		return;
+	timing_want(&t, want, sizeof want);
+	check_addf(cl, (t.min_ms < 0 || ms >= (double)t.min_ms) && (t.max_ms < 0 || ms <= (double)t.max_ms),
+		   "duration", want, "%.3f ms", ms);
+}
+
+static void output_what(const char *verb, const char *s, char *what, size_t len)
+{
+	size_t w = (size_t)snprintf(what, len, "output %s ", verb);
+
+	for (const char *p = s; *p && w + 3 < len; p++)
+		w += (size_t)snprintf(what + w, len - w, "%s", *p == '\n' ? "\\n" : (char[]){ *p, 0 });
+}
+
+void expect_output(const struct sc_expect *e, const char *text, size_t len, struct checklist *cl)
+{
+	char what[400];
+
+	for (size_t i = 0; i < e->output_contains.n; i++) {
+		const char *s = e->output_contains.v[i];
+
+		output_what("contains", s, what, sizeof what);
+		check_add(cl, text && memmem(text, len, s, strlen(s)), what, "present",
+			  text ? "absent" : "no output", NULL);
+	}
+	for (size_t i = 0; i < e->output_lacks.n; i++) {
+		const char *s = e->output_lacks.v[i];
+
+		output_what("lacks", s, what, sizeof what);
+		check_add(cl, !text || !memmem(text, len, s, strlen(s)), what, "absent", "present",
+			  NULL);
+	}
+}

@@ -55,6 +55,16 @@ struct ua_outcome {
 
 void expect_eval(const struct sc_expect *e, const struct ua_outcome *o, struct checklist *cl);
 
+/* Each hop expectation with "node": the flow (flow.h) says that node answered. */
+void expect_served_by(const struct sc_expect *e, json_t *flow, struct checklist *cl);
+/* Timing bounds against phases: an array, one object per hop or transfer,
+ * {"dns","connect","tls","first_byte","ttfb","total"} in ms. */
+void expect_timings(const struct sc_expect *e, json_t *phases, struct checklist *cl);
+/* Bounds on the whole step's duration. */
+void expect_duration(const struct sc_expect *e, double ms, struct checklist *cl);
+/* output_contains / output_lacks against a command's output (text, may be NULL). */
+void expect_output(const struct sc_expect *e, const char *text, size_t len, struct checklist *cl);
+
 /* 1 when entry has every field of match (an object) with an equal value; a
  * NULL match matches everything. */
 int log_entry_match(json_t *entry, json_t *match);

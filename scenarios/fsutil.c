@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/daemon.h"
 #include "common/err.h"
 
 int fs_mkdir_p(const char *path)
@@ -260,4 +261,22 @@ int content_generate(const struct sc_content *c, size_t n, const char *dir, char
 		if (generate_one(&c[i], dir, err, errlen))
 			return CDNI_EIO;
 	return 0;
+}
+
+int fs_append_file(const char *dst, const char *src)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc = CDNI_EIO;
+
+	if (file_read_all(src, 16u << 20, &text, &len) != 0)
+		return CDNI_EIO;
+	f = fopen(dst, "a");
+	if (f && fwrite(text, 1, len, f) == len)
+		rc = 0;
+	if (f && fclose(f) != 0)
+		rc = CDNI_EIO;
+	free(text);
+	return rc;
 }

@@ -18,6 +18,8 @@ int fs_write(const char *path, const void *data, size_t len);
 /* Empty dir for a new run: it must not exist, be empty, or hold RUN_MARKER.
  * Then it exists, empty but for a fresh RUN_MARKER. Message in err. */
 int fs_run_dir_prepare(const char *dir, char *err, size_t errlen);
+/* Append the bytes of file src to file dst (created when absent). */
+int fs_append_file(const char *dst, const char *src);
 /* rm -r path (no symlinks followed). 0 or CDNI_EIO. */
 int fs_remove_tree(const char *path);
 /* 1 when both files exist and hold the same bytes, 0 when they differ, a

@@ -13,9 +13,10 @@
 #include "scenarios/run.h"
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
+#include "scenarios/runner_int.h"
 
 static const char usage[] =
-	"usage: cdni-scenario [-o RUNDIR] [--bin DIR] [--pki DIR] [--keep] [-n] FILE...\n"
+	"usage: cdni-scenario [-o RUNDIR] [--bin DIR] [--pki DIR] [--keep] [--no-netns] [-n] FILE...\n"
 	"Run each scenario FILE: generate its content, start its nodes in order, run its\n"
 	"steps, check its expectations, stop the nodes, and write a report.\n"
 	"  -o, --run-dir DIR  run directory (default $CDNI_BUILD/scenarios/NAME, else\n"
@@ -23,6 +24,7 @@ static const char usage[] =
 	"      --bin DIR      the cdni programs (default $CDNI_BIN, else this program's dir)\n"
 	"      --pki DIR      the test PKI (default $CDNI_PKI, else BIN/../pki)\n"
 	"      --keep         keep generated content and bodies after a passing run\n"
+	"      --no-netns     hosts on loopback addresses even as root (links not emulated)\n"
 	"  -n, --check        validate the files and exit\n"
 	"  -h, --help         this text\n"
 	"Prints one line per check ('ok - ...' / 'FAIL - ...') and ends with\n"
@@ -31,7 +33,7 @@ static const char usage[] =
 
 struct opts {
 	const char *run_dir, *bin, *pki;
-	bool keep, check_only;
+	bool keep, check_only, no_netns;
 	char bin_abs[PATH_MAX], pki_abs[PATH_MAX];
 };
 
@@ -41,6 +43,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "run-dir", required_argument, NULL, 'o' }, { "bin", required_argument, NULL, 'b' },
 		{ "pki", required_argument, NULL, 'p' },     { "keep", no_argument, NULL, 'k' },
 		{ "check", no_argument, NULL, 'n' },         { "help", no_argument, NULL, 'h' },
+		{ "no-netns", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -52,6 +55,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'p': o->pki = optarg; break;
 		case 'k': o->keep = true; break;
 		case 'n': o->check_only = true; break;
+		case 'N': o->no_netns = true; break;
 		case 'h': fputs(usage, stdout); return 100;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -124,11 +128,12 @@ static int load_all(char **files, int n, struct scenario **s)
 
 static int run_all(const struct opts *o, struct scenario **s, int n)
 {
-	struct runner_opts ro = { o->bin_abs, o->pki_abs, o->keep, 5000, stdout };
+	struct runner_opts ro = { o->bin_abs, o->pki_abs, o->keep, 5000, stdout, o->no_netns };
 	struct runner_totals t = { 0, 0 };
 	char dir[PATH_MAX], err[4096];
 
 	run_signals_init();
+	topo_reap_stale();
 	for (int i = 0; i < n; i++) {
 		run_dir_for(o, s[i], n, dir, sizeof dir);
 		if (runner_run(&ro, s[i], dir, &t, err, sizeof err) != 0) {

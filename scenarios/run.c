@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,11 +57,13 @@ void run_pause_ms(long long ms)
 		interrupted = sig;
 }
 
-static void child_exec(const char *const argv[], int fo, int fe, int fi, pid_t parent)
+static void child_exec(const char *const argv[], int fo, int fe, int fi, pid_t parent,
+		       const char *netns)
 {
 	sigset_t none;
 	size_t n = 0;
 	char **v;
+	int nsfd;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -71,6 +74,10 @@ static void child_exec(const char *const argv[], int fo, int fe, int fi, pid_t p
 		_exit(126);
 	if (dup2(fi, 0) < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
 		_exit(126);
+	if (netns && ((nsfd = open(netns, O_RDONLY | O_CLOEXEC)) < 0 || setns(nsfd, CLONE_NEWNET))) {
+		dprintf(2, "cdni-scenario: cannot enter %s: %s\n", netns, strerror(errno));
+		_exit(126);
+	}
 	while (argv[n])
 		n++;
 	v = calloc(n + 1, sizeof *v); /* execv wants char *const[]; only this child copies */
@@ -86,7 +93,29 @@ static void child_exec(const char *const argv[], int fo, int fe, int fi, pid_t p
 int proc_spawn(const char *const argv[], const char *out_path, const char *err_path, pid_t *pid,
 	       char *err, size_t errlen)
 {
-	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+	return proc_spawn_in(argv, out_path, err_path, NULL, pid, err, errlen);
+}
+
+static int spawn(const char *const argv[], const char *out_path, const char *err_path,
+		 const char *netns, int flags, pid_t *pid, char *err, size_t errlen);
+
+int proc_spawn_in(const char *const argv[], const char *out_path, const char *err_path,
+		  const char *netns, pid_t *pid, char *err, size_t errlen)
+{
+	return spawn(argv, out_path, err_path, netns, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, pid,
+		     err, errlen);
+}
+
+int proc_spawn_append(const char *const argv[], const char *out_path, const char *err_path,
+		      const char *netns, pid_t *pid, char *err, size_t errlen)
+{
+	return spawn(argv, out_path, err_path, netns, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, pid,
+		     err, errlen);
+}
+
+static int spawn(const char *const argv[], const char *out_path, const char *err_path,
+		 const char *netns, int flags, pid_t *pid, char *err, size_t errlen)
+{
 	int fo = open(out_path, flags, 0644), fe, fi = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	pid_t p = -1, self = getpid();
 
@@ -97,7 +126,7 @@ int proc_spawn(const char *const argv[], const char *out_path, const char *err_p
 	}
 	p = fork();
 	if (p == 0)
-		child_exec(argv, fo, fe, fi, self);
+		child_exec(argv, fo, fe, fi, self, netns);
 	if (p < 0)
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 out:
@@ -229,13 +258,14 @@ int ready_scan(const char *text, struct listener *ls, size_t max, size_t *n)
 	return CDNI_ENOTFOUND;
 }
 
-static int scan_file(const char *log, struct listener *ls, size_t max, size_t *n)
+static int scan_file(const char *log, long long from, struct listener *ls, size_t max, size_t *n)
 {
 	char *text = NULL;
-	int rc = file_read_all(log, LOG_READ_MAX, &text, NULL);
+	size_t len = 0;
+	int rc = file_read_all(log, LOG_READ_MAX, &text, &len);
 
 	if (rc == 0)
-		rc = ready_scan(text, ls, max, n);
+		rc = (size_t)from <= len ? ready_scan(text + from, ls, max, n) : CDNI_ENOTFOUND;
 	free(text);
 	return rc;
 }
@@ -243,12 +273,18 @@ static int scan_file(const char *log, struct listener *ls, size_t max, size_t *n
 int ready_wait(const char *log, pid_t pid, long long timeout_ms, struct listener *ls, size_t max,
 	       size_t *n, int *status)
 {
+	return ready_wait_from(log, 0, pid, timeout_ms, ls, max, n, status);
+}
+
+int ready_wait_from(const char *log, long long from, pid_t pid, long long timeout_ms,
+		    struct listener *ls, size_t max, size_t *n, int *status)
+{
 	long long deadline = now_us() + timeout_ms * 1000;
 
 	for (;;) {
 		if (proc_poll(pid, status))
 			return CDNI_ECLOSED;
-		if (scan_file(log, ls, max, n) == 0)
+		if (scan_file(log, from, ls, max, n) == 0)
 			return 0;
 		if (now_us() >= deadline || run_interrupted())
 			return CDNI_ETIMEDOUT;

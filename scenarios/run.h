@@ -24,6 +24,12 @@ void run_pause_ms(long long ms);
  * stderr to err_path (both truncated; the same path may be given twice). */
 int proc_spawn(const char *const argv[], const char *out_path, const char *err_path, pid_t *pid,
 	       char *err, size_t errlen);
+/* Same, inside the network namespace whose file is netns (NULL: this one). */
+int proc_spawn_in(const char *const argv[], const char *out_path, const char *err_path,
+		  const char *netns, pid_t *pid, char *err, size_t errlen);
+/* Same, appending to the files instead of truncating them. */
+int proc_spawn_append(const char *const argv[], const char *out_path, const char *err_path,
+		      const char *netns, pid_t *pid, char *err, size_t errlen);
 /* 1 when pid has exited (status set, the child reaped), 0 when running. */
 int proc_poll(pid_t pid, int *status);
 /* Wait up to timeout_ms for pid to exit: 0 (status set), or CDNI_ETIMEDOUT
@@ -50,6 +56,9 @@ int ready_scan(const char *text, struct listener *ls, size_t max, size_t *n);
  * CDNI_ETIMEDOUT after timeout_ms or when a stop was asked. */
 int ready_wait(const char *log, pid_t pid, long long timeout_ms, struct listener *ls, size_t max,
 	       size_t *n, int *status);
+/* Same, reading the log from byte offset from (a restarted node appends). */
+int ready_wait_from(const char *log, long long from, pid_t pid, long long timeout_ms,
+		    struct listener *ls, size_t max, size_t *n, int *status);
 
 /* The last lines of a file, each prefixed with prefix, into out. */
 const char *log_tail(const char *path, int lines, const char *prefix, char *out, size_t len);

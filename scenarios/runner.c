@@ -194,14 +194,37 @@ static void ready_failed(struct run *r, struct node_rt *n, int rc)
 		  log_tail(n->log_path, TAIL_LINES, "", tail, sizeof tail));
 }
 
+/* A restarted node listens where it did: port 0 in "listen" becomes the bound port. */
+static void pin_ports(struct node_rt *n)
+{
+	json_t *listen = json_object_get(n->config, "listen"), *l;
+	size_t i;
+
+	json_array_foreach(listen, i, l) {
+		json_t *nm = json_object_get(l, "name");
+		const char *name = json_is_string(nm) ? json_string_value(nm)
+				   : json_is_true(json_object_get(l, "tls")) ? "https" : "http";
+		const char *colon;
+
+		if (json_integer_value(json_object_get(l, "port")) != 0)
+			continue;
+		for (size_t j = 0; j < n->nls; j++)
+			if (strcmp(n->ls[j].name, name) == 0 && (colon = strrchr(n->ls[j].bound, ':')))
+				json_object_set_new(l, "port", json_integer(atoi(colon + 1)));
+	}
+}
+
 static int node_launch(struct run *r, struct node_rt *n, char *err, size_t errlen)
 {
 	char path[64];
 	const char *argv[4 + 64];
+	const char *ns = topo_netns(r, topo_host_index(r->s, n->sc->host));
 	size_t a = 0;
 
 	snprintf(path, sizeof path, "nodes[%zu].config", n->index);
-	if (subst_json(&r->env, n->sc->config, path, &n->config, err, errlen))
+	if (n->starts > 0)
+		pin_ports(n);
+	else if (subst_json(&r->env, n->sc->config, path, &n->config, err, errlen))
 		return CDNI_ECONFIG;
 	if (write_json(n->config_path, n->config)) {
 		snprintf(err, errlen, "cannot write %s", n->config_path);
@@ -213,15 +236,18 @@ static int node_launch(struct run *r, struct node_rt *n, char *err, size_t errle
 	for (size_t i = 0; i < n->sc->args.n && a < 4 + 63; i++)
 		argv[a++] = n->sc->args.v[i];
 	argv[a] = NULL;
-	if (proc_spawn(argv, n->access_path, n->log_path, &n->pid, err, errlen))
+	if ((n->starts ? proc_spawn_append : proc_spawn_in)(argv, n->access_path, n->log_path, ns,
+							    &n->pid, err, errlen))
 		return CDNI_EIO;
 	n->running = true;
+	n->starts++;
 	return 0;
 }
 
-static int node_start(struct run *r, struct node_rt *n)
+int run_node_start(struct run *r, struct node_rt *n)
 {
 	char err[1024] = "", name[300];
+	long long from = file_size(n->log_path);
 	int rc;
 
 	set_scope_node(r, n);
@@ -236,8 +262,10 @@ static int node_start(struct run *r, struct node_rt *n)
 		check_add(&r->cl, false, "start", "the program running", err, NULL);
 		return -1;
 	}
-	rc = ready_wait(n->log_path, n->pid, n->sc->ready_timeout_ms, n->ls, RUN_MAX_LISTENERS,
-			&n->nls, &n->status);
+	if (!n->starts)
+		from = 0;
+	rc = ready_wait_from(n->log_path, from, n->pid, n->sc->ready_timeout_ms, n->ls,
+			     RUN_MAX_LISTENERS, &n->nls, &n->status);
 	if (rc == 0)
 		ready_ok(r, n);
 	else
@@ -285,20 +313,25 @@ static void stop_verdict(struct run *r, struct node_rt *n, bool killed)
 	}
 }
 
-static void nodes_stop(struct run *r)
+void run_node_stop(struct run *r, struct node_rt *n)
 {
 	bool killed;
 
+	proc_stop(n->pid, r->o->stop_grace_ms, &n->status, &killed);
+	n->running = false;
+	stop_verdict(r, n, killed);
+}
+
+static void nodes_stop(struct run *r)
+{
 	run_nodes_alive(r);
 	for (size_t i = r->nnodes; i-- > 0;) {
 		struct node_rt *n = &r->nodes[i];
 
 		if (!n->running)
 			continue;
-		proc_stop(n->pid, r->o->stop_grace_ms, &n->status, &killed);
-		n->running = false;
 		set_scope_node(r, n);
-		stop_verdict(r, n, killed);
+		run_node_stop(r, n);
 	}
 }
 
@@ -319,6 +352,7 @@ static void step_run(struct run *r, size_t i)
 	       *sub = NULL;
 	char path[64], err[1024] = "";
 	int failed_before = r->cl.failed;
+	long long t0 = now_us();
 
 	snprintf(r->scope, sizeof r->scope, "step %zu \"%s\"", i + 1, st->name);
 	r->cl.list = json_object_get(res, "checks");
@@ -336,6 +370,12 @@ static void step_run(struct run *r, size_t i)
 		step_execs[rt.kind](r, &rt, i + 1, res);
 	if (!json_object_get(res, "ok"))
 		json_object_set_new(res, "ok", json_boolean(r->cl.failed == failed_before));
+	if (!json_object_get(res, "duration_ms"))
+		json_object_set_new(res, "duration_ms", json_real((double)(now_us() - t0) / 1000));
+	fprintf(r->o->out, "# step %zu/%zu \"%s\": %s, %.1f ms\n", i + 1, r->s->nsteps, st->name,
+		json_is_true(json_object_get(res, "ok")) ? "done" : "FAILED",
+		json_number_value(json_object_get(res, "duration_ms")));
+	fflush(r->o->out);
 	sc_step_free(&rt);
 	json_decref(sub);
 }
@@ -374,6 +414,8 @@ static void result_finish(struct run *r, json_t *res, long long t0)
 	for (size_t i = 0; i < r->nnodes; i++)
 		json_array_append_new(nodes, node_json(&r->nodes[i]));
 	json_object_set_new(res, "nodes", nodes);
+	if (r->topo)
+		json_object_set_new(res, "topology", topo_result(r));
 	json_object_set_new(res, "duration_ms", json_real((double)(now_us() - t0) / 1000));
 	json_object_set_new(res, "passed", json_integer(r->cl.passed));
 	json_object_set_new(res, "failed", json_integer(r->cl.failed));
@@ -415,9 +457,11 @@ static void run_interrupt_check(struct run *r)
 
 static void run_body(struct run *r)
 {
+	if (!topo_up(r))
+		r->setup_failed = true;
 	for (size_t i = 0; i < r->s->nodes.n && !r->setup_failed; i++) {
 		r->nnodes = i + 1;
-		if (node_start(r, &r->nodes[i]) != 0)
+		if (run_node_start(r, &r->nodes[i]) != 0)
 			r->setup_failed = true;
 	}
 	for (size_t i = 0; i < r->s->nsteps; i++) {
@@ -439,13 +483,15 @@ static int run_setup(struct run *r, const char *run_dir, char *err, size_t errle
 	snprintf(r->shown, sizeof r->shown, "%s", run_dir);
 	run_path(r, "content", r->content, sizeof r->content);
 	r->env = (struct subst_env){ r->o->pki, r->dir, r->content, r->o->bin, run_listener_lookup,
-				     r };
+				     r, topo_host_addr };
 	for (size_t i = 0; i < r->s->nodes.n; i++) {
 		r->nodes[i].sc = (const struct sc_node *)r->s->nodes.v + i;
 		r->nodes[i].index = i;
 	}
 	if (content_generate(r->s->content, r->s->ncontent, r->content, err, errlen))
 		return CDNI_EIO;
+	if (topo_prepare(r, err, errlen))
+		return CDNI_ENOMEM;
 	return preflight(r, err, errlen);
 }
 
@@ -487,6 +533,7 @@ int runner_run(const struct runner_opts *o, const struct scenario *s, const char
 	if (rc == 0) {
 		run_body(&r);
 		nodes_stop(&r);
+		topo_down(&r);
 		run_interrupt_check(&r);
 		run_report(&r, started, t0);
 		totals->passed += r.cl.passed;
@@ -497,5 +544,7 @@ int runner_run(const struct runner_opts *o, const struct scenario *s, const char
 	free(r.nodes);
 	json_decref(r.checks);
 	json_decref(r.steps);
+	topo_free(r.topo);
+	free(r.ns_made);
 	return rc;
 }

@@ -22,6 +22,7 @@ struct runner_opts {
 	bool keep;        /* keep content and bodies after a passing run */
 	long long stop_grace_ms; /* TERM to KILL */
 	FILE *out;        /* check lines */
+	bool no_netns;    /* hosts on loopback addresses even as root */
 };
 
 struct runner_totals {

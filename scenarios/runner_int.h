@@ -13,6 +13,7 @@
 #include "scenarios/run.h"
 #include "scenarios/runner.h"
 #include "scenarios/subst.h"
+#include "scenarios/topo.h"
 
 #define RUN_PATH 4096
 
@@ -30,6 +31,7 @@ struct node_rt {
 	struct listener ls[RUN_MAX_LISTENERS];
 	size_t nls;
 	long long step_offset; /* access-log size when the current step began */
+	int starts;     /* launches so far (a restart appends to the logs, keeps the ports) */
 };
 
 struct run {
@@ -46,7 +48,27 @@ struct run {
 	json_t *checks;         /* result "checks": the nodes' and the run's */
 	json_t *steps;          /* result "steps" */
 	bool setup_failed;
+	struct topo *topo;      /* hosts, links, namespaces (topo.h) */
+	bool *ns_made;          /* per host: its namespace exists */
+	pid_t emu_pid;          /* cdni-linkemu, 0 when not started */
+	bool emu_running;
+	char emu_log[RUN_PATH];
 };
+
+/* The topology (topo_run.c): namespaces, cdni-linkemu, addresses, routes.
+ * topo_up adds checks; false when the steps cannot run. topo_down stops
+ * the emulator and removes every namespace, whatever happened before. */
+int topo_prepare(struct run *r, char *err, size_t errlen); /* plan, before the config checks */
+bool topo_up(struct run *r);
+void topo_down(struct run *r);
+/* The result's "topology": topo_json and the emulator's counters. */
+json_t *topo_result(const struct run *r);
+/* The namespace file of host h (topo_host_index), or NULL (none, or loopback). */
+const char *topo_netns(const struct run *r, int h);
+/* Host address lookup for placeholders ({{HOST.addr}}). */
+int topo_host_addr(void *ctx, const char *name, char *out, size_t outlen);
+/* Remove namespaces of earlier runs whose runner is gone ("cdni-PID-*"). */
+void topo_reap_stale(void);
 
 /* Executes one step (substituted, loaded) into its result object. */
 typedef void (*step_exec_fn)(struct run *r, const struct sc_step *st, size_t n, json_t *res);
@@ -55,6 +77,10 @@ extern const step_exec_fn step_execs[SC_STEP_NKINDS];
 /* Placeholder lookup against the started nodes (struct run * as ctx). */
 int run_listener_lookup(void *ctx, const char *node, const char *lis, char *out, size_t outlen,
 			char *why, size_t whylen);
+/* Start (again) a node and wait for its readiness line; 0 or -1 (a failed check). */
+int run_node_start(struct run *r, struct node_rt *n);
+/* TERM, then KILL after the grace period; a check on how it ended. */
+void run_node_stop(struct run *r, struct node_rt *n);
 /* Check that every started node still runs; a failed check for each that died. */
 void run_nodes_alive(struct run *r);
 /* "RUN/name" into out. */

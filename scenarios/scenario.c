@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+
 #include "common/err.h"
 #include "scenarios/errmsg.h"
 #include "scenarios/subst.h"
@@ -21,6 +23,22 @@ static const struct conf_item hop_table[] = {
 		   "{name: value} response headers; null: must be absent"),
 	CONF_JSONV("tls", struct sc_hop_expect, tls, 0,
 		   "fields the hop's tls object must have; null: no TLS"),
+	CONF_STR("node", struct sc_hop_expect, node, NULL, 0, "the node that answered the hop"),
+	CONF_END
+};
+
+static const struct conf_item timing_table[] = {
+	CONF_INT("hop", struct sc_timing_expect, hop, 0, 1000, 0, "1-based hop/transfer; 0: the last"),
+	CONF_STR("phase", struct sc_timing_expect, phase, "total", 0,
+		 "dns, connect, tls, first_byte, ttfb or total"),
+	CONF_INT("min_ms", struct sc_timing_expect, min_ms, -1, 3600000, -1, "at least"),
+	CONF_INT("max_ms", struct sc_timing_expect, max_ms, -1, 3600000, -1, "at most"),
+	CONF_END
+};
+
+static const struct conf_item bounds_table[] = {
+	CONF_INT("min", struct sc_bounds, min, -1, 3600000, -1, "at least (ms)"),
+	CONF_INT("max", struct sc_bounds, max, -1, 3600000, -1, "at most (ms)"),
 	CONF_END
 };
 
@@ -48,6 +66,14 @@ static const struct conf_item expect_table[] = {
 		  "strings the final body must hold (a rewritten manifest's URIs)"),
 	CONF_LIST("logs", struct sc_expect, logs, log_table, struct sc_log_expect, 0,
 		  "access-log entry counts"),
+	CONF_STRS("output_contains", struct sc_expect, output_contains, 0,
+		  "strings a command step's output must hold"),
+	CONF_STRS("output_lacks", struct sc_expect, output_lacks, 0,
+		  "strings a command step's output must not hold"),
+	CONF_LIST("timings", struct sc_expect, timings, timing_table, struct sc_timing_expect, 0,
+		  "bounds on hop or transfer phases"),
+	CONF_OBJ("duration_ms", struct sc_expect, duration_ms, bounds_table, 0,
+		 "bounds on the whole step's duration"),
 	CONF_END
 };
 
@@ -57,6 +83,45 @@ static const struct conf_item ua_table[] = {
 	CONF_STR("cacert", struct sc_ua, cacert, NULL, 0, "trust anchors; default {{pki}}/ca.pem"),
 	CONF_STRS("args", struct sc_ua, args, 0, "more cdni-ua options"),
 	CONF_INT("timeout_ms", struct sc_ua, timeout_ms, 1, 600000, 30000, "deadline for the UA"),
+	CONF_STR("host", struct sc_ua, host, NULL, 0, "the host it runs on (default ua_host)"),
+	CONF_END
+};
+
+static const struct conf_item resolve_table[] = {
+	CONF_STR("name", struct sc_resolve, qname, NULL, CONF_REQUIRED, "the name to look up"),
+	CONF_STR("type", struct sc_resolve, type, "A", 0, "record type"),
+	CONF_STR("server", struct sc_resolve, server, NULL, CONF_REQUIRED, "ADDR@PORT or ADDR"),
+	CONF_BOOL("dnssec", struct sc_resolve, dnssec, true, "ask for signatures (+dnssec)"),
+	CONF_END
+};
+
+static const struct conf_item dane_table[] = {
+	CONF_STR("name", struct sc_dane, qname, NULL, CONF_REQUIRED, "the service name"),
+	CONF_INT("port", struct sc_dane, port, 1, 65535, 443, "the service port"),
+	CONF_STR("resolver", struct sc_dane, resolver, NULL, CONF_REQUIRED, "ADDR@PORT"),
+	CONF_STR("anchor", struct sc_dane, anchor, NULL, 0, "DNSSEC trust anchors (DS file)"),
+	CONF_STRS("args", struct sc_dane, args, 0, "more cdni-dane verify options"),
+	CONF_END
+};
+
+static const struct conf_item keyless_table[] = {
+	CONF_STR("op", struct sc_keyless, op, NULL, CONF_REQUIRED, "ping, sign, decrypt, bench"),
+	CONF_STR("server", struct sc_keyless, server, NULL, CONF_REQUIRED, "HOST:PORT"),
+	CONF_STRS("args", struct sc_keyless, args, 0, "more cdni-keyless options"),
+	CONF_END
+};
+
+static const struct conf_item play_table[] = {
+	CONF_STR("url", struct sc_play, url, NULL, CONF_REQUIRED, "the manifest URL"),
+	CONF_STRS("args", struct sc_play, args, 0, "more ffmpeg input options"),
+	CONF_END
+};
+
+static const struct conf_item curl_table[] = {
+	CONF_STRS("urls", struct sc_curl, urls, CONF_REQUIRED, "one transfer each, in one curl"),
+	CONF_STRS("resolve", struct sc_curl, resolve, 0, "HOST:PORT:ADDR"),
+	CONF_STRS("args", struct sc_curl, args, 0, "more curl options"),
+	CONF_STR("cacert", struct sc_curl, cacert, NULL, 0, "trust anchors; default {{pki}}/ca.pem"),
 	CONF_END
 };
 
@@ -73,13 +138,90 @@ static const struct conf_item wait_step_table[] = {
 	CONF_END
 };
 
+static const char *const signal_names[] = { "KILL", "TERM", NULL };
+
+static const struct conf_item kill_step_table[] = {
+	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),
+	CONF_STR("kill", struct sc_step, node, NULL, CONF_REQUIRED, "the node to stop"),
+	CONF_ENUM("signal", struct sc_step, signal, signal_names, 0,
+		  "KILL (a crash) or TERM (a clean stop, exit 0 expected)"),
+	CONF_END
+};
+
+static const struct conf_item start_step_table[] = {
+	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),
+	CONF_STR("start", struct sc_step, node, NULL, CONF_REQUIRED, "the stopped node to start"),
+	CONF_END
+};
+
+static const struct conf_item restart_step_table[] = {
+	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),
+	CONF_STR("restart", struct sc_step, node, NULL, CONF_REQUIRED,
+		 "the node to stop (TERM) and start again on the same ports"),
+	CONF_END
+};
+
+#define CMD_KEYS(what)                                                                   \
+	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),                     \
+	CONF_STR("host", struct sc_step, host, NULL, 0, "the host it runs on (default ua_host)"), \
+	CONF_INT("timeout_ms", struct sc_step, timeout_ms, 1, 600000, 30000, "deadline"),  \
+	CONF_OBJ("expect", struct sc_step, expect, expect_table, 0, "expectations")
+
+static const struct conf_item run_step_table[] = {
+	CMD_KEYS(run),
+	CONF_STRS("run", struct sc_step, run, CONF_REQUIRED, "argv: program (bin dir, else PATH) and arguments"),
+	CONF_END
+};
+
+static const struct conf_item resolve_step_table[] = {
+	CMD_KEYS(resolve),
+	CONF_OBJ("resolve", struct sc_step, resolve, resolve_table, CONF_REQUIRED, "a DNS query (dig)"),
+	CONF_END
+};
+
+static const struct conf_item dane_step_table[] = {
+	CMD_KEYS(dane),
+	CONF_OBJ("dane", struct sc_step, dane, dane_table, CONF_REQUIRED, "cdni-dane verify"),
+	CONF_END
+};
+
+static const struct conf_item keyless_step_table[] = {
+	CMD_KEYS(keyless),
+	CONF_OBJ("keyless", struct sc_step, keyless, keyless_table, CONF_REQUIRED,
+		 "a key-server operation (cdni-keyless)"),
+	CONF_END
+};
+
+static const struct conf_item play_step_table[] = {
+	CMD_KEYS(play),
+	CONF_OBJ("play", struct sc_step, play, play_table, CONF_REQUIRED, "play HAS (ffmpeg)"),
+	CONF_END
+};
+
+static const struct conf_item curl_step_table[] = {
+	CMD_KEYS(curl),
+	CONF_OBJ("curl", struct sc_step, curl, curl_table, CONF_REQUIRED,
+		 "curl transfers with their timings"),
+	CONF_END
+};
+
 const struct sc_step_kind_def sc_step_kinds[SC_STEP_NKINDS] = {
 	[SC_STEP_UA] = { "ua", ua_step_table },
 	[SC_STEP_WAIT] = { "wait_ms", wait_step_table },
+	[SC_STEP_KILL] = { "kill", kill_step_table },
+	[SC_STEP_START] = { "start", start_step_table },
+	[SC_STEP_RESTART] = { "restart", restart_step_table },
+	[SC_STEP_RUN] = { "run", run_step_table },
+	[SC_STEP_RESOLVE] = { "resolve", resolve_step_table },
+	[SC_STEP_DANE] = { "dane", dane_step_table },
+	[SC_STEP_KEYLESS] = { "keyless", keyless_step_table },
+	[SC_STEP_PLAY] = { "play", play_step_table },
+	[SC_STEP_CURL] = { "curl", curl_step_table },
 };
 
 static const struct conf_item node_table[] = {
 	CONF_STR("name", struct sc_node, name, NULL, CONF_REQUIRED, "node name"),
+	CONF_STR("host", struct sc_node, host, NULL, 0, "the host it runs on (default: the first)"),
 	CONF_STR("program", struct sc_node, program, NULL, CONF_REQUIRED, "program to run"),
 	CONF_STR("label", struct sc_node, label, NULL, 0, "lifeline label"),
 	CONF_JSONV("config", struct sc_node, config, CONF_REQUIRED, "the program's JSON config"),
@@ -90,11 +232,33 @@ static const struct conf_item node_table[] = {
 	CONF_END
 };
 
+static const struct conf_item host_table[] = {
+	CONF_STR("name", struct sc_host, name, NULL, CONF_REQUIRED, "host name"),
+	CONF_STR("address", struct sc_host, address, NULL, 0, "its IPv4 address (default 10.77.0.N)"),
+	CONF_END
+};
+
+static const struct conf_item link_table[] = {
+	CONF_STR("a", struct sc_link, a, NULL, CONF_REQUIRED, "one host"),
+	CONF_STR("b", struct sc_link, b, NULL, CONF_REQUIRED, "the other host"),
+	CONF_JSONV("delay_ms", struct sc_link, delay_raw, 0, "one-way delay, ms (number)"),
+	CONF_JSONV("loss", struct sc_link, loss_raw, 0, "random loss, percent (number)"),
+	CONF_INT("rate_kbit", struct sc_link, rate_kbit, 0, 100000000, 0, "kbit/s; 0: unlimited"),
+	CONF_INT("limit", struct sc_link, limit, 1, 100000, 1000, "queue capacity, packets"),
+	CONF_END
+};
+
 static const struct conf_item top_table[] = {
 	CONF_STR("name", struct scenario, name, NULL, CONF_REQUIRED, "scenario name"),
 	CONF_STR("title", struct scenario, title, NULL, 0, "one-line title"),
 	CONF_STR("description", struct scenario, description, NULL, 0, "what it shows"),
 	CONF_JSONV("content", struct scenario, content_raw, 0, "{path: {size|text}}"),
+	CONF_LIST("hosts", struct scenario, hosts, host_table, struct sc_host, 0,
+		  "hosts: one network namespace each"),
+	CONF_LIST("links", struct scenario, links, link_table, struct sc_link, 0,
+		  "emulated links between hosts"),
+	CONF_STR("ua_host", struct scenario, ua_host, NULL, 0,
+		 "the host UA and command steps run on (default: the first)"),
 	CONF_LIST("nodes", struct scenario, nodes, node_table, struct sc_node, CONF_REQUIRED,
 		  "nodes, started in order"),
 	CONF_JSONV("steps", struct scenario, steps_raw, CONF_REQUIRED, "steps, run in order"),
@@ -224,7 +388,8 @@ static int step_kind(json_t *obj, const char *path, char *err, size_t errlen)
 		kind = k;
 	}
 	if (kind < 0)
-		return sc_fail(err, errlen, "%s: says nothing to do: needs \"ua\" or \"wait_ms\"", path);
+		return sc_fail(err, errlen, "%s: says nothing to do: needs one of ua, wait_ms, kill, "
+			       "start, restart, run, resolve, dane, keyless, play, curl", path);
 	return kind;
 }
 
@@ -234,10 +399,23 @@ static int default_step_name(struct sc_step *st)
 
 	if (st->name)
 		return 0;
-	if (st->kind == SC_STEP_UA)
-		snprintf(name, sizeof name, "fetch %s", st->ua.url);
-	else
-		snprintf(name, sizeof name, "wait %lld ms", st->wait_ms);
+	switch (st->kind) {
+	case SC_STEP_UA: snprintf(name, sizeof name, "fetch %s", st->ua.url); break;
+	case SC_STEP_WAIT: snprintf(name, sizeof name, "wait %lld ms", st->wait_ms); break;
+	case SC_STEP_KILL: snprintf(name, sizeof name, "kill %s", st->node); break;
+	case SC_STEP_START: snprintf(name, sizeof name, "start %s", st->node); break;
+	case SC_STEP_RESTART: snprintf(name, sizeof name, "restart %s", st->node); break;
+	case SC_STEP_RUN: snprintf(name, sizeof name, "run %s", st->run.n ? st->run.v[0] : ""); break;
+	case SC_STEP_RESOLVE:
+		snprintf(name, sizeof name, "resolve %s %s", st->resolve.qname, st->resolve.type);
+		break;
+	case SC_STEP_DANE:
+		snprintf(name, sizeof name, "DANE verify %s:%lld", st->dane.qname, st->dane.port);
+		break;
+	case SC_STEP_KEYLESS: snprintf(name, sizeof name, "key server %s", st->keyless.op); break;
+	case SC_STEP_PLAY: snprintf(name, sizeof name, "play %s", st->play.url); break;
+	default: snprintf(name, sizeof name, "curl %zu transfers", st->curl.urls.n); break;
+	}
 	st->name = strdup(name);
 	return st->name ? 0 : CDNI_ENOMEM;
 }
@@ -284,6 +462,18 @@ static int check_expect(struct sc_expect *e, const char *path, char *err, size_t
 		snprintf(p, sizeof p, "%s.expect.logs[%zu]", path, i);
 		if (check_log((struct sc_log_expect *)e->logs.v + i, p, err, errlen))
 			return CDNI_ECONFIG;
+	}
+	for (size_t i = 0; i < e->timings.n; i++) {
+		static const char *const phases[] = { "dns", "connect", "tls", "first_byte", "ttfb",
+						      "total", NULL };
+		const char *ph = ((struct sc_timing_expect *)e->timings.v)[i].phase;
+		int k = 0;
+
+		while (phases[k] && strcmp(phases[k], ph))
+			k++;
+		if (!phases[k])
+			return sc_fail(err, errlen, "%s.expect.timings[%zu].phase: one of dns, connect, "
+				       "tls, first_byte, ttfb, total; got \"%s\"", path, i, ph);
 	}
 	return 0;
 }
@@ -373,6 +563,121 @@ const char *scenario_node_label(const struct sc_node *n)
 	return n->name;
 }
 
+const struct sc_host *scenario_host(const struct scenario *s, const char *name, size_t *index)
+{
+	const struct sc_host *hosts = s->hosts.v;
+
+	for (size_t i = 0; name && i < s->hosts.n; i++)
+		if (strcmp(hosts[i].name, name) == 0) {
+			if (index)
+				*index = i;
+			return &hosts[i];
+		}
+	return NULL;
+}
+
+static int host_ref(const struct scenario *s, const char *name, const char *path, char *err,
+		    size_t errlen)
+{
+	if (!name)
+		return 0;
+	if (s->hosts.n == 0)
+		return sc_fail(err, errlen, "%s: \"%s\": the scenario has no hosts", path, name);
+	if (!scenario_host(s, name, NULL))
+		return sc_fail(err, errlen, "%s: no host \"%s\"", path, name);
+	return 0;
+}
+
+static int load_hosts(struct scenario *s, char *err, size_t errlen)
+{
+	const struct sc_host *h = s->hosts.v;
+	struct in_addr a;
+	char why[200];
+	size_t j;
+
+	for (size_t i = 0; i < s->hosts.n; i++) {
+		if (node_name_ok(h[i].name, why, sizeof why))
+			return sc_fail(err, errlen, "hosts[%zu].name: %s", i, why);
+		if (scenario_host(s, h[i].name, &j) && j != i)
+			return sc_fail(err, errlen, "hosts[%zu].name: \"%s\" is already hosts[%zu]", i,
+				       h[i].name, j);
+		if (scenario_node(s, h[i].name, &j))
+			return sc_fail(err, errlen, "hosts[%zu].name: \"%s\" is also nodes[%zu] "
+				       "(placeholders {{NAME.addr}} must be unambiguous)", i, h[i].name, j);
+		if (h[i].address && (inet_pton(AF_INET, h[i].address, &a) != 1 ||
+				     (ntohl(a.s_addr) >> 24) == 127 || a.s_addr == 0))
+			return sc_fail(err, errlen, "hosts[%zu].address: an IPv4 address outside "
+				       "127/8, got \"%s\"", i, h[i].address);
+	}
+	return 0;
+}
+
+static int link_number(json_t *v, double lo, double hi, double def, double *out)
+{
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi)
+		return -1;
+	*out = json_number_value(v);
+	return 0;
+}
+
+static int load_links(struct scenario *s, char *err, size_t errlen)
+{
+	struct sc_link *l = s->links.v;
+	char p[64];
+
+	if (s->links.n && s->hosts.n < 2)
+		return sc_fail(err, errlen, "links: need at least two hosts");
+	for (size_t i = 0; i < s->links.n; i++) {
+		snprintf(p, sizeof p, "links[%zu].a", i);
+		if (host_ref(s, l[i].a, p, err, errlen))
+			return CDNI_ECONFIG;
+		p[strlen(p) - 1] = 'b';
+		if (host_ref(s, l[i].b, p, err, errlen))
+			return CDNI_ECONFIG;
+		if (strcmp(l[i].a, l[i].b) == 0)
+			return sc_fail(err, errlen, "links[%zu]: a link joins two different hosts", i);
+		for (size_t j = 0; j < i; j++)
+			if ((!strcmp(l[j].a, l[i].a) && !strcmp(l[j].b, l[i].b)) ||
+			    (!strcmp(l[j].a, l[i].b) && !strcmp(l[j].b, l[i].a)))
+				return sc_fail(err, errlen, "links[%zu]: links[%zu] joins the same hosts", i, j);
+		if (link_number(l[i].delay_raw, 0, 60000, 0, &l[i].delay_ms))
+			return sc_fail(err, errlen, "links[%zu].delay_ms: a number of ms in 0..60000", i);
+		if (link_number(l[i].loss_raw, 0, 100, 0, &l[i].loss_pct))
+			return sc_fail(err, errlen, "links[%zu].loss: a percentage in 0..100", i);
+	}
+	return 0;
+}
+
+/* Hosts named by nodes and steps exist. */
+static int check_host_refs(const struct scenario *s, char *err, size_t errlen)
+{
+	const struct sc_node *nodes = s->nodes.v;
+	char p[64];
+
+	if (host_ref(s, s->ua_host, "ua_host", err, errlen))
+		return CDNI_ECONFIG;
+	for (size_t i = 0; i < s->nodes.n; i++) {
+		snprintf(p, sizeof p, "nodes[%zu].host", i);
+		if (host_ref(s, nodes[i].host, p, err, errlen))
+			return CDNI_ECONFIG;
+	}
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const struct sc_step *st = &s->steps[i];
+
+		snprintf(p, sizeof p, "steps[%zu].%s", i, st->kind == SC_STEP_UA ? "ua.host" : "host");
+		if (host_ref(s, st->kind == SC_STEP_UA ? st->ua.host : st->host, p, err, errlen))
+			return CDNI_ECONFIG;
+		snprintf(p, sizeof p, "steps[%zu].%s", i, sc_step_kinds[st->kind].key);
+		if (st->node && !scenario_node(s, st->node, NULL))
+			return sc_fail(err, errlen, "%s: no node \"%s\"", p, st->node);
+	}
+	return 0;
+}
+
 static int load_nodes(struct scenario *s, char *err, size_t errlen)
 {
 	const struct sc_node *nodes = s->nodes.v;
@@ -453,10 +758,20 @@ static int static_listener(void *ctx, const char *node, const char *lis, char *o
 	return 0;
 }
 
+static int static_host(void *ctx, const char *name, char *out, size_t outlen)
+{
+	const struct static_ctx *c = ctx;
+
+	if (!scenario_host(c->s, name, NULL))
+		return CDNI_ENOTFOUND;
+	snprintf(out, outlen, "127.0.0.1");
+	return 0;
+}
+
 static int check_placeholders(const struct scenario *s, char *err, size_t errlen)
 {
 	struct static_ctx c = { s, 0 };
-	struct subst_env env = { "PKI", "RUN", "CONTENT", "BIN", static_listener, &c };
+	struct subst_env env = { "PKI", "RUN", "CONTENT", "BIN", static_listener, &c, static_host };
 	const struct sc_node *nodes = s->nodes.v;
 	json_t *out = NULL;
 	char path[64];
@@ -499,8 +814,9 @@ static int validate(struct scenario *s, char *err, size_t errlen)
 		return sc_fail(err, errlen, "name: must be 1 to 64 of A-Z a-z 0-9 _ - . "
 			    "(it names the run directory), got \"%s\"", s->name);
 	if (load_content(s, err, errlen) || load_nodes(s, err, errlen) ||
+	    load_hosts(s, err, errlen) || load_links(s, err, errlen) ||
 	    load_steps(s, err, errlen) || check_log_nodes(s, err, errlen) ||
-	    check_placeholders(s, err, errlen))
+	    check_host_refs(s, err, errlen) || check_placeholders(s, err, errlen))
 		return CDNI_ECONFIG;
 	return 0;
 }

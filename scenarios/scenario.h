@@ -32,8 +32,23 @@ struct sc_content {
 	char *text;     /* NULL with size */
 };
 
+struct sc_host {
+	char *name;    /* [A-Za-z0-9_-]+, unique, not a node's name */
+	char *address; /* IPv4 in a namespace run; NULL: 10.77.0.N */
+};
+
+struct sc_link {
+	char *a, *b;        /* host names */
+	json_t *delay_raw;  /* number, ms */
+	json_t *loss_raw;   /* number, percent */
+	long long rate_kbit; /* 0: unlimited */
+	long long limit;    /* queue capacity, packets */
+	double delay_ms, loss_pct; /* checked values */
+};
+
 struct sc_node {
 	char *name;     /* [A-Za-z0-9_-]+, unique */
+	char *host;     /* the host it runs on; NULL: the first host (or none) */
 	char *program;  /* in the bin directory unless it holds a '/' */
 	char *label;    /* lifeline label in diagrams; default from program */
 	json_t *config; /* as written, placeholders unsubstituted */
@@ -49,6 +64,18 @@ struct sc_hop_expect {
 	char *location;
 	json_t *headers;  /* {"name": "value" | null (absent)} */
 	json_t *tls;      /* subset of the hop's "tls" object, or null (no TLS) */
+	char *node;       /* the node that answered (from the message flow) */
+};
+
+/* A time bound on one phase of one hop or transfer (milliseconds). */
+struct sc_timing_expect {
+	long long hop;    /* 1-based; 0: the last */
+	char *phase;      /* dns connect tls first_byte ttfb total */
+	long long min_ms, max_ms; /* -1: no bound */
+};
+
+struct sc_bounds {
+	long long min, max; /* -1: no bound */
 };
 
 enum sc_log_scope { SC_SCOPE_RUN = 0, SC_SCOPE_STEP = 1 };
@@ -68,6 +95,10 @@ struct sc_expect {
 	char *body_equals;       /* path under the run directory */
 	struct conf_strlist body_contains; /* strings the final body must hold */
 	struct conf_list logs;   /* struct sc_log_expect */
+	struct conf_strlist output_contains; /* a command step's output must hold */
+	struct conf_strlist output_lacks;    /* ... must not hold */
+	struct conf_list timings;            /* struct sc_timing_expect */
+	struct sc_bounds duration_ms;        /* the whole step */
 };
 
 struct sc_ua {
@@ -76,15 +107,61 @@ struct sc_ua {
 	char *cacert;
 	struct conf_strlist args; /* more cdni-ua options */
 	long long timeout_ms;     /* the whole UA run */
+	char *host;               /* where it runs; NULL: the scenario's ua_host */
 };
 
-enum sc_step_kind { SC_STEP_UA = 0, SC_STEP_WAIT, SC_STEP_NKINDS };
+struct sc_resolve {   /* dig @server NAME TYPE */
+	char *qname, *type, *server; /* server "ADDR@PORT" or "ADDR" */
+	bool dnssec;
+};
+
+struct sc_dane {      /* cdni-dane verify */
+	char *qname;
+	long long port;
+	char *resolver, *anchor;
+	struct conf_strlist args;
+};
+
+struct sc_keyless {   /* cdni-keyless OP -s SERVER ... */
+	char *op, *server;
+	struct conf_strlist args;
+};
+
+struct sc_play {      /* ffmpeg -i URL -f null - */
+	char *url;
+	struct conf_strlist args;
+};
+
+struct sc_curl {      /* curl, one transfer per URL, timings from -w '%{json}' */
+	struct conf_strlist urls;
+	struct conf_strlist resolve;
+	struct conf_strlist args;
+	char *cacert;
+};
+
+enum sc_step_kind {
+	SC_STEP_UA = 0, SC_STEP_WAIT, SC_STEP_KILL, SC_STEP_START, SC_STEP_RESTART, SC_STEP_RUN,
+	SC_STEP_RESOLVE, SC_STEP_DANE, SC_STEP_KEYLESS, SC_STEP_PLAY, SC_STEP_CURL, SC_STEP_NKINDS
+};
+
+/* True for the kinds that run a command (run, resolve, dane, keyless, play, curl). */
+#define SC_STEP_IS_CMD(k) ((k) >= SC_STEP_RUN)
 
 struct sc_step {
 	char *name;
 	int kind; /* enum sc_step_kind */
 	struct sc_ua ua;
 	long long wait_ms;
+	char *node;              /* kill, start, restart */
+	int signal;              /* kill: 0 KILL, 1 TERM */
+	struct conf_strlist run; /* run: argv */
+	struct sc_resolve resolve;
+	struct sc_dane dane;
+	struct sc_keyless keyless;
+	struct sc_play play;
+	struct sc_curl curl;
+	char *host;              /* command steps: where; NULL: the scenario's ua_host */
+	long long timeout_ms;    /* command steps */
 	struct sc_expect expect;
 	json_t *raw; /* the step as written; substituted and loaded again when run */
 };
@@ -99,6 +176,9 @@ struct scenario {
 	char *file;
 	char *name, *title, *description;
 	json_t *content_raw;
+	struct conf_list hosts;  /* struct sc_host */
+	struct conf_list links;  /* struct sc_link */
+	char *ua_host;           /* where UA and command steps run; NULL: the first host */
 	struct sc_content *content;
 	size_t ncontent;
 	struct conf_list nodes; /* struct sc_node */
@@ -115,6 +195,8 @@ void scenario_free(struct scenario *s);
 
 /* The node called name, or NULL; *index gets its position when found. */
 const struct sc_node *scenario_node(const struct scenario *s, const char *name, size_t *index);
+/* The host called name, or NULL; *index gets its position when found. */
+const struct sc_host *scenario_host(const struct scenario *s, const char *name, size_t *index);
 /* Label for a node's lifeline: its "label", else one derived from the program. */
 const char *scenario_node_label(const struct sc_node *n);
 

@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "scenarios/flow.h"
 #include "scenarios/runner_int.h"
+#include "scenarios/steps_int.h"
 
 #define SETTLE_MS 2000
 #define UA_ARGS_MAX 96
@@ -35,13 +36,7 @@ static void exec_wait(struct run *r, const struct sc_step *st, size_t n, json_t 
 
 /* ---- ua: the access logs ---------------------------------------------- */
 
-struct step_logs {
-	struct flow_node fn[64];
-	struct log_view views[64];
-	size_t n;
-};
-
-static void logs_free(struct step_logs *l)
+void logs_free(struct step_logs *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		json_decref(l->views[i].run);
@@ -96,7 +91,7 @@ static long long logs_size(const struct run *r)
 /* Access-log lines are written as requests complete, which may be just
  * after the UA saw its last byte: wait (with a deadline) until each hop
  * is logged and the logs stop growing. */
-static void logs_settle(struct run *r, struct step_logs *l, json_t *trace)
+void logs_settle(struct run *r, struct step_logs *l, json_t *trace)
 {
 	long long deadline = now_us() + SETTLE_MS * 1000LL, size = -1, now;
 
@@ -164,7 +159,9 @@ static int ua_run(struct run *r, const struct sc_ua *ua, struct ua_files *f, int
 	bool killed;
 
 	ua_argv(r, ua, f, prog, ca, argv);
-	if (proc_spawn(argv, f->log, f->log, &pid, desc, desclen))
+	if (proc_spawn_in(argv, f->log, f->log,
+			  topo_netns(r, topo_host_index(r->s, ua->host ? ua->host : r->s->ua_host)),
+			  &pid, desc, desclen))
 		return CDNI_EIO;
 	if (proc_wait(pid, ua->timeout_ms, true, &status) != 0) {
 		proc_stop(pid, 1000, &status, &killed);
@@ -209,6 +206,34 @@ static void ua_record(const struct sc_step *st, struct ua_files *f, json_t *trac
 	json_object_set_new(res, "url", json_string(st->ua.url));
 }
 
+static double phase_ms(json_t *t, const char *k)
+{
+	return json_number_value(json_object_get(t, k));
+}
+
+/* ---- ua: phases of each hop, for timing bounds ----------------------- */
+
+/* [{"dns","connect","tls","first_byte","ttfb","total"}...], one per hop;
+ * ttfb: from the hop's start to its first byte. */
+static json_t *ua_phases(json_t *trace)
+{
+	json_t *out = json_array(), *hop;
+	size_t i;
+
+	json_array_foreach(json_object_get(trace, "hops"), i, hop) {
+		json_t *t = json_deep_copy(json_object_get(hop, "timing_ms"));
+		double ttfb = 0;
+
+		if (!t)
+			t = json_object();
+		ttfb = phase_ms(t, "dns") + phase_ms(t, "connect") + phase_ms(t, "tls") +
+		       phase_ms(t, "first_byte");
+		json_object_set_new(t, "ttfb", json_real(ttfb));
+		json_array_append_new(out, t);
+	}
+	return out;
+}
+
 static void exec_ua(struct run *r, const struct sc_step *st, size_t n, json_t *res)
 {
 	struct ua_files f;
@@ -235,12 +260,26 @@ static void exec_ua(struct run *r, const struct sc_step *st, size_t n, json_t *r
 					  trace, f.body, r->dir, l->views, l->n },
 		    &r->cl);
 	ua_record(st, &f, trace, l, res);
+	expect_served_by(&st->expect, json_object_get(res, "flow"), &r->cl);
+	expect_timings(&st->expect, ua_phases(trace), &r->cl);
+	expect_duration(&st->expect, json_real_value(json_object_get(res, "duration_ms")), &r->cl);
+
 	logs_free(l);
 	free(l);
 	json_decref(trace);
 }
 
+
 const step_exec_fn step_execs[SC_STEP_NKINDS] = {
 	[SC_STEP_UA] = exec_ua,
 	[SC_STEP_WAIT] = exec_wait,
+	[SC_STEP_KILL] = exec_kill,
+	[SC_STEP_START] = exec_start,
+	[SC_STEP_RESTART] = exec_restart,
+	[SC_STEP_RUN] = exec_cmd,
+	[SC_STEP_RESOLVE] = exec_cmd,
+	[SC_STEP_DANE] = exec_cmd,
+	[SC_STEP_KEYLESS] = exec_cmd,
+	[SC_STEP_PLAY] = exec_cmd,
+	[SC_STEP_CURL] = exec_cmd,
 };

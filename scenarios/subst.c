@@ -35,6 +35,9 @@ static int resolve_listener(const struct subst_env *env, char *name, char *out, 
 	part = strchr(lis, '.');
 	if (part)
 		*part++ = '\0';
+	if (!part && strcmp(lis, "addr") == 0 && env->host &&
+	    env->host(env->ctx, node, out, outlen) == 0)
+		return 0;
 	if (!*node || !*lis || (part && strcmp(part, "port") && strcmp(part, "addr")) ||
 	    (part && strchr(part, '.')))
 		return sc_fail(why, whylen, "not a known form");
@@ -71,7 +74,7 @@ static int resolve(const struct subst_env *env, const char *name, size_t len, st
 		if (!dir)
 			return sc_fail(err, errlen,
 				    "unknown placeholder {{%s}} (known: pki, run, content, bin, "
-				    "NODE.LISTENER[.port|.addr])", n);
+				    "NODE.LISTENER[.port|.addr], HOST.addr)", n);
 		buf_puts(b, dir);
 		return 0;
 	}

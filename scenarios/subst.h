@@ -4,6 +4,7 @@
  *   {{NODE.LISTENER}}                        "ADDR:PORT" the node reported ready on
  *   {{NODE.LISTENER.addr}}                   ADDR ("127.0.0.1", or "[::1]" for IPv6)
  *   {{NODE.LISTENER.port}}                   PORT
+ *   {{HOST.addr}}                            the address of a host of the topology
  *
  * Spaces just inside the braces are ignored. "{{" always opens a
  * placeholder; one without "}}" is an error, and so is any name the
@@ -28,6 +29,10 @@ struct subst_env {
 	int (*listener)(void *ctx, const char *node, const char *listener, char *out,
 			size_t outlen, char *why, size_t whylen);
 	void *ctx;
+	/* Optional: the address of host name into out; 0, or a negative
+	 * CDNI_E* code when there is no such host (then NAME.addr is tried as
+	 * a node's listener). Same ctx. */
+	int (*host)(void *ctx, const char *name, char *out, size_t outlen);
 };
 
 /* Substitute every placeholder of in into a new string *out. On failure err

@@ -69,6 +69,10 @@ struct bad_case {
 };
 
 #define TOP(nodes, steps) "{\"name\":\"t\",\"nodes\":[" nodes "],\"steps\":[" steps "]}"
+#define HOSTS2 "[{\"name\":\"x\"},{\"name\":\"y\"}]"
+/* hosts, links, more top-level keys */
+#define HT(hosts, links, more) "{\"name\":\"t\",\"hosts\":" hosts ",\"links\":" links more \
+	",\"nodes\":[" NODE_A "],\"steps\":[{\"wait_ms\":1}]}"
 
 static const struct bad_case bad_cases[] = {
 	{ "{", "t.json:1:" },
@@ -105,7 +109,7 @@ static const struct bad_case bad_cases[] = {
 	{ "{\"name\":\"t\",\"content\":[],\"nodes\":[" NODE_A "],\"steps\":[{\"wait_ms\":1}]}",
 	  "t.json: content: must be an object" },
 	{ TOP(NODE_A, ""), "t.json: steps: must be a non-empty array" },
-	{ TOP(NODE_A, "{\"name\":\"x\"}"), "t.json: steps[0]: says nothing to do: needs \"ua\" or \"wait_ms\"" },
+	{ TOP(NODE_A, "{\"name\":\"x\"}"), "t.json: steps[0]: says nothing to do: needs one of ua, wait_ms, kill, start, restart, run, resolve, dane, keyless, play, curl" },
 	{ TOP(NODE_A, "{\"wait_ms\":1},3"), "t.json: steps[1]: must be an object" },
 	{ TOP(NODE_A, "{\"wait_ms\":1,\"ua\":{\"url\":\"x\"}}"),
 	  "t.json: steps[0]: has both \"ua\" and \"wait_ms\"; a step does one thing" },
@@ -143,6 +147,31 @@ static const struct bad_case bad_cases[] = {
 	  "t.json: steps[0].ua.resolve[0]: unterminated placeholder \"{{a.https.port\"" },
 	{ TOP(NODE_A, "{\"ua\":{\"url\":\"u\"},\"expect\":{\"hops\":[{\"location\":\"{{zz.http}}\"}]}}"),
 	  "t.json: steps[0].expect.hops[0].location: unknown placeholder {{zz.http}}: no node \"zz\"" },
+	/* hosts and links */
+	{ HT(HOSTS2, "[{\"a\":\"x\",\"b\":\"y\",\"delay_ms\":\"5\"}]", ""),
+	  "t.json: links[0].delay_ms: a number of ms in 0..60000" },
+	{ HT(HOSTS2, "[{\"a\":\"x\",\"b\":\"y\",\"loss\":101}]", ""),
+	  "t.json: links[0].loss: a percentage in 0..100" },
+	{ HT(HOSTS2, "[{\"a\":\"x\",\"b\":\"z\"}]", ""), "t.json: links[0].b: no host \"z\"" },
+	{ HT(HOSTS2, "[{\"a\":\"x\",\"b\":\"x\"}]", ""),
+	  "t.json: links[0]: a link joins two different hosts" },
+	{ HT(HOSTS2, "[{\"a\":\"x\",\"b\":\"y\"},{\"a\":\"y\",\"b\":\"x\"}]", ""),
+	  "t.json: links[1]: links[0] joins the same hosts" },
+	{ HT("[{\"name\":\"x\"},{\"name\":\"x\"}]", "[]", ""),
+	  "t.json: hosts[1].name: \"x\" is already hosts[0]" },
+	{ HT("[{\"name\":\"a\"}]", "[]", ""), "t.json: hosts[0].name: \"a\" is also nodes[0]" },
+	{ HT("[{\"name\":\"x\",\"address\":\"127.0.0.5\"}]", "[]", ""),
+	  "t.json: hosts[0].address: an IPv4 address outside 127/8, got \"127.0.0.5\"" },
+	{ HT(HOSTS2, "[]", ",\"ua_host\":\"q\""), "t.json: ua_host: no host \"q\"" },
+	{ TOP(NODE_A, "{\"ua\":{\"url\":\"u\",\"host\":\"x\"}}"),
+	  "t.json: steps[0].ua.host: \"x\": the scenario has no hosts" },
+	{ HT(HOSTS2, "[{\"a\":\"x\",\"b\":\"y\"}]", ",\"links\":[]"), "t.json:1:" },
+	{ TOP(NODE_A, "{\"kill\":\"zz\"}"), "t.json: steps[0].kill: no node \"zz\"" },
+	{ TOP(NODE_A, "{\"kill\":\"a\",\"signal\":\"HUP\"}"), "t.json: steps[0].signal:" },
+	{ TOP(NODE_A, "{\"run\":[\"x\"],\"expect\":{\"timings\":[{\"phase\":\"tcp\"}]}}"),
+	  "t.json: steps[0].expect.timings[0].phase: one of dns, connect, tls, first_byte, ttfb, total; got \"tcp\"" },
+	{ TOP(NODE_A, "{\"resolve\":{\"name\":\"x\"}}"), "t.json: steps[0].resolve.server: is required" },
+	{ TOP(NODE_A, "{\"ua\":{\"url\":\"{{q.addr}}\"}}"), "t.json: steps[0].ua.url: unknown placeholder {{q.addr}}" },
 };
 
 static void loads_bad(void)

@@ -23,7 +23,16 @@ static int lookup(void *ctx, const char *node, const char *lis, char *out, size_
 	return 0;
 }
 
-static const struct subst_env env = { "/p", "/r", "/r/content", "/b", lookup, NULL };
+static int host(void *ctx, const char *name, char *out, size_t outlen)
+{
+	(void)ctx;
+	if (strcmp(name, "london"))
+		return CDNI_ENOTFOUND;
+	snprintf(out, outlen, "10.77.0.2");
+	return 0;
+}
+
+static const struct subst_env env = { "/p", "/r", "/r/content", "/b", lookup, NULL, host };
 
 static void good(const char *in, const char *want)
 {
@@ -49,6 +58,8 @@ static void strings(void)
 	good("", "");
 	good("plain text", "plain text");
 	good("{{pki}}/ca.pem", "/p/ca.pem");
+	good("http://{{london.addr}}:80/", "http://10.77.0.2:80/");
+	good("{{origin.http.addr}}", "127.0.0.1");
 	good("x{{ run }}y", "x/ry");
 	good("{{content}}|{{bin}}", "/r/content|/b");
 	good("http://{{origin.http}}/a", "http://127.0.0.1:8080/a");
@@ -96,7 +107,7 @@ static void json(void)
 	ok(subst_json(&env, in, "nodes[2].config", &out, err, sizeof err) == CDNI_ECONFIG && !out,
 	   "an unknown placeholder deep inside is refused");
 	is_str(err, "nodes[2].config.a[1].b: unknown placeholder {{zzz}} (known: pki, run, content, "
-	       "bin, NODE.LISTENER[.port|.addr])", "the message names the JSON path");
+	       "bin, NODE.LISTENER[.port|.addr], HOST.addr)", "the message names the JSON path");
 	json_decref(in);
 }
 
