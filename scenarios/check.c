@@ -1,6 +1,7 @@
 #include "scenarios/check.h"
 
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,7 +384,72 @@ static void timing_want(const struct sc_timing_expect *t, char *out, size_t len)
 		snprintf(out, len, "measured");
 }
 
-void expect_timings(const struct sc_expect *e, json_t *phases, struct checklist *cl)
+/* Round trip between a and b in paths; -1 when unknown. */
+static double path_rtt(json_t *paths, const char *a, const char *b)
+{
+	json_t *p;
+	size_t i;
+
+	if (strcmp(a, b) == 0)
+		return 0;
+	json_array_foreach(paths, i, p) {
+		const char *pa = json_string_value(json_object_get(p, "a"));
+		const char *pb = json_string_value(json_object_get(p, "b"));
+
+		if (pa && pb && ((!strcmp(pa, a) && !strcmp(pb, b)) || (!strcmp(pa, b) && !strcmp(pb, a))))
+			return json_number_value(json_object_get(p, "rtt_ms"));
+	}
+	return -1;
+}
+
+/* Sum of the round trips; the formula ("4×a–b + 1×b–c") into text. */
+static double predict(const struct sc_timing_expect *t, json_t *paths, char *text, size_t len)
+{
+	double sum = 0, rtt;
+	size_t w = 0;
+
+	text[0] = '\0';
+	for (size_t k = 0; k < t->rtts.n; k++) {
+		const struct sc_rtt *r = (const struct sc_rtt *)t->rtts.v + k;
+
+		rtt = path_rtt(paths, r->a, r->b);
+		if (rtt < 0)
+			return -1;
+		sum += (double)r->n * rtt;
+		w += (size_t)snprintf(text + w, w < len ? len - w : 0, "%s%lld×RTT(%s,%s)", k ? " + " : "",
+				      r->n, r->a, r->b);
+	}
+	return sum;
+}
+
+static void timing_predicted(const struct sc_timing_expect *t, size_t k, double ms, json_t *paths,
+			     json_t *predictions, struct checklist *cl)
+{
+	char what[160], want[200], formula[400];
+	double p = predict(t, paths, formula, sizeof formula), diff = ms - p;
+	bool okv = p >= 0 && (t->tolerance_ms < 0 || fabs(diff) <= (double)t->tolerance_ms);
+
+	snprintf(what, sizeof what, "%s%shop %zu %s vs prediction", t->label ? t->label : "",
+		 t->label ? ": " : "", k, t->phase);
+	if (p < 0) {
+		check_add(cl, false, what, formula, "a host pair with no route", NULL);
+		return;
+	}
+	snprintf(want, sizeof want, "%.1f ms (%s)%s", p, formula, t->tolerance_ms >= 0 ? " ±" : "");
+	if (t->tolerance_ms >= 0)
+		snprintf(want + strlen(want), sizeof want - strlen(want), "%lld ms", t->tolerance_ms);
+	check_addf(cl, okv, what, want, "%.1f ms (%+.1f)", ms, diff);
+	if (predictions)
+		json_array_append_new(predictions,
+				      json_pack("{s:s?, s:s, s:I, s:f, s:f, s:s, s:f, s:b, s:I}", "label",
+						t->label, "phase", t->phase, "hop", (json_int_t)k,
+						"measured_ms", ms, "predicted_ms", p, "rtts", formula,
+						"diff_ms", diff, "ok", okv, "tolerance_ms",
+						(json_int_t)t->tolerance_ms));
+}
+
+void expect_timings(const struct sc_expect *e, json_t *phases, json_t *paths,
+		    json_t *predictions, struct checklist *cl)
 {
 	size_t n = json_array_size(phases);
 	char what[96], want[64];
@@ -395,21 +461,26 @@ void expect_timings(const struct sc_expect *e, json_t *phases, struct checklist 
 					     : NULL;
 		double ms = json_number_value(v);
 
-		snprintf(what, sizeof what, "hop %zu %s", k, t->phase);
+		snprintf(what, sizeof what, "%s%shop %zu %s", t->label ? t->label : "",
+			 t->label ? ": " : "", k, t->phase);
 		timing_want(t, want, sizeof want);
 		if (!json_is_number(v)) {
 			check_add(cl, false, what, want, "not measured", NULL);
 			continue;
 		}
-		check_addf(cl, (t->min_ms < 0 || ms >= (double)t->min_ms) &&
-				       (t->max_ms < 0 || ms <= (double)t->max_ms),
-			   what, want, "%.3f ms", ms);
+		if (t->rtts.n)
+			timing_predicted(t, k, ms, paths, predictions, cl);
+		if (t->min_ms >= 0 || t->max_ms >= 0 || !t->rtts.n)
+			check_addf(cl, (t->min_ms < 0 || ms >= (double)t->min_ms) &&
+					       (t->max_ms < 0 || ms <= (double)t->max_ms),
+				   what, want, "%.3f ms", ms);
 	}
 }
 
 void expect_duration(const struct sc_expect *e, double ms, struct checklist *cl)
 {
-	struct sc_timing_expect t = { 0, NULL, e->duration_ms.min, e->duration_ms.max };
+	struct sc_timing_expect t = { 0, NULL, e->duration_ms.min, e->duration_ms.max, { NULL, 0 },
+				      -1, NULL };
 	char want[64];
 
 	if (t.min_ms < 0 && t.max_ms < 0)

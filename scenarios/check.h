@@ -58,8 +58,12 @@ void expect_eval(const struct sc_expect *e, const struct ua_outcome *o, struct c
 /* Each hop expectation with "node": the flow (flow.h) says that node answered. */
 void expect_served_by(const struct sc_expect *e, json_t *flow, struct checklist *cl);
 /* Timing bounds against phases: an array, one object per hop or transfer,
- * {"dns","connect","tls","first_byte","ttfb","total"} in ms. */
-void expect_timings(const struct sc_expect *e, json_t *phases, struct checklist *cl);
+ * {"dns","connect","tls","first_byte","ttfb","total"} in ms. Predictions
+ * ("rtts") take each pair's round trip from paths (the topology's
+ * [{"a","b","rtt_ms"}]) and are appended to predictions (may be NULL) as
+ * {"label","phase","hop","measured_ms","predicted_ms","rtts","diff_ms","ok"}. */
+void expect_timings(const struct sc_expect *e, json_t *phases, json_t *paths,
+		    json_t *predictions, struct checklist *cl);
 /* Bounds on the whole step's duration. */
 void expect_duration(const struct sc_expect *e, double ms, struct checklist *cl);
 /* output_contains / output_lacks against a command's output (text, may be NULL). */

@@ -266,6 +266,7 @@ static void html_step(struct buf *b, json_t *step)
 		report_svg_sequence(b, step);
 		buf_puts(b, "</div>");
 	}
+	report_transfers_html(b, step);
 	html_timing(b, step);
 	html_unattributed(b, step);
 	if (json_array_size(json_object_get(step, "checks")))
@@ -279,6 +280,7 @@ static void html_step(struct buf *b, json_t *step)
 	link(b, "trace", str(step, "trace"));
 	link(b, "UA log", str(step, "log"));
 	link(b, "body", str(step, "body"));
+	link(b, "output", str(step, "output"));
 	buf_puts(b, "</p></section>");
 }
 
@@ -295,7 +297,9 @@ void report_html(struct buf *b, json_t *r)
 		   is_ok(r) ? "PASS" : "FAIL", css);
 	html_hero(b, r);
 	html_failures(b, r);
+	report_topology_html(b, r);
 	html_nodes(b, r);
+	report_runtime_html(b, r);
 	json_array_foreach(json_object_get(r, "steps"), i, step)
 		html_step(b, step);
 	buf_puts(b, "<footer>cdni-scenario · ");

@@ -196,6 +196,7 @@ static void md_step(struct buf *b, json_t *step)
 		buf_printf(b, "`%s`\n\n", str(step, "url"));
 	else if (str(step, "what"))
 		buf_printf(b, "%s\n\n", str(step, "what"));
+	report_transfers_md(b, step);
 	if (json_array_size(json_object_get(json_object_get(step, "flow"), "messages")))
 		report_mermaid(b, step);
 	md_timing(b, step);
@@ -239,7 +240,9 @@ void report_markdown(struct buf *b, json_t *result)
 		   str(result, "started") ? str(result, "started") : "?");
 	if (str(result, "description"))
 		buf_printf(b, "\n%s\n", str(result, "description"));
+	report_topology_md(b, result);
 	md_nodes(b, result);
+	report_runtime_md(b, result);
 	json_array_foreach(json_object_get(result, "steps"), i, step)
 		md_step(b, step);
 }

@@ -26,6 +26,17 @@ void report_html(struct buf *b, json_t *result);
 void report_markdown(struct buf *b, json_t *result);
 void report_summary(struct buf *b, json_t *result);
 
+/* Run-level sections (report_topo.c): topology, timing, latency plot,
+ * measured against predicted; a step's command line and transfers. */
+void report_svg_topology(struct buf *b, json_t *topology);
+void report_svg_latency(struct buf *b, json_t *result);
+void report_topology_html(struct buf *b, json_t *result);
+void report_topology_md(struct buf *b, json_t *result);
+void report_runtime_html(struct buf *b, json_t *result);
+void report_runtime_md(struct buf *b, json_t *result);
+void report_transfers_html(struct buf *b, json_t *step);
+void report_transfers_md(struct buf *b, json_t *step);
+
 /* Append s with & < > " ' escaped for XML. */
 void xml_escape(struct buf *b, const char *s);
 

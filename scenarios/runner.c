@@ -233,8 +233,13 @@ static int node_launch(struct run *r, struct node_rt *n, char *err, size_t errle
 	argv[a++] = n->program;
 	argv[a++] = "-c";
 	argv[a++] = n->config_path;
-	for (size_t i = 0; i < n->sc->args.n && a < 4 + 63; i++)
-		argv[a++] = n->sc->args.v[i];
+	for (size_t i = 0; i < n->sc->args.n && a < 4 + 63; i++) {
+		free(n->args[i]);
+		n->args[i] = NULL;
+		if (subst_string(&r->env, n->sc->args.v[i], &n->args[i], err, errlen))
+			return CDNI_ECONFIG;
+		argv[a++] = n->args[i];
+	}
 	argv[a] = NULL;
 	if ((n->starts ? proc_spawn_append : proc_spawn_in)(argv, n->access_path, n->log_path, ns,
 							    &n->pid, err, errlen))
@@ -539,12 +544,16 @@ int runner_run(const struct runner_opts *o, const struct scenario *s, const char
 		totals->passed += r.cl.passed;
 		totals->failed += r.cl.failed;
 	}
-	for (size_t i = 0; r.nodes && i < s->nodes.n; i++)
+	for (size_t i = 0; r.nodes && i < s->nodes.n; i++) {
 		json_decref(r.nodes[i].config);
+		for (size_t k = 0; k < 64; k++)
+			free(r.nodes[i].args[k]);
+	}
 	free(r.nodes);
 	json_decref(r.checks);
 	json_decref(r.steps);
 	topo_free(r.topo);
 	free(r.ns_made);
+	json_decref(r.paths);
 	return rc;
 }

@@ -31,6 +31,7 @@ struct node_rt {
 	struct listener ls[RUN_MAX_LISTENERS];
 	size_t nls;
 	long long step_offset; /* access-log size when the current step began */
+	char *args[64]; /* "args" with placeholders substituted */
 	int starts;     /* launches so far (a restart appends to the logs, keeps the ports) */
 };
 
@@ -53,6 +54,7 @@ struct run {
 	pid_t emu_pid;          /* cdni-linkemu, 0 when not started */
 	bool emu_running;
 	char emu_log[RUN_PATH];
+	json_t *paths;          /* the topology's [{"a","b","rtt_ms","links"}] */
 };
 
 /* The topology (topo_run.c): namespaces, cdni-linkemu, addresses, routes.

@@ -27,12 +27,24 @@ static const struct conf_item hop_table[] = {
 	CONF_END
 };
 
+static const struct conf_item rtt_table[] = {
+	CONF_STR("a", struct sc_rtt, a, NULL, CONF_REQUIRED, "one host"),
+	CONF_STR("b", struct sc_rtt, b, NULL, CONF_REQUIRED, "the other host"),
+	CONF_INT("n", struct sc_rtt, n, 0, 1000, 1, "how many round trips"),
+	CONF_END
+};
+
 static const struct conf_item timing_table[] = {
 	CONF_INT("hop", struct sc_timing_expect, hop, 0, 1000, 0, "1-based hop/transfer; 0: the last"),
 	CONF_STR("phase", struct sc_timing_expect, phase, "total", 0,
 		 "dns, connect, tls, first_byte, ttfb or total"),
 	CONF_INT("min_ms", struct sc_timing_expect, min_ms, -1, 3600000, -1, "at least"),
 	CONF_INT("max_ms", struct sc_timing_expect, max_ms, -1, 3600000, -1, "at most"),
+	CONF_LIST("rtts", struct sc_timing_expect, rtts, rtt_table, struct sc_rtt, 0,
+		  "predicted: round trips between hosts"),
+	CONF_INT("tolerance_ms", struct sc_timing_expect, tolerance_ms, -1, 3600000, -1,
+		 "with rtts: largest |measured - predicted|; -1: report only"),
+	CONF_STR("label", struct sc_timing_expect, label, NULL, 0, "row name in the comparison"),
 	CONF_END
 };
 
@@ -652,6 +664,28 @@ static int load_links(struct scenario *s, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_rtt_refs(const struct scenario *s, const struct sc_expect *e, size_t i,
+			  char *err, size_t errlen)
+{
+	char p[96];
+
+	for (size_t t = 0; t < e->timings.n; t++) {
+		const struct sc_timing_expect *te = (const struct sc_timing_expect *)e->timings.v + t;
+
+		for (size_t k = 0; k < te->rtts.n; k++) {
+			const struct sc_rtt *rt = (const struct sc_rtt *)te->rtts.v + k;
+
+			snprintf(p, sizeof p, "steps[%zu].expect.timings[%zu].rtts[%zu].a", i, t, k);
+			if (host_ref(s, rt->a, p, err, errlen))
+				return CDNI_ECONFIG;
+			p[strlen(p) - 1] = 'b';
+			if (host_ref(s, rt->b, p, err, errlen))
+				return CDNI_ECONFIG;
+		}
+	}
+	return 0;
+}
+
 /* Hosts named by nodes and steps exist. */
 static int check_host_refs(const struct scenario *s, char *err, size_t errlen)
 {
@@ -674,6 +708,8 @@ static int check_host_refs(const struct scenario *s, char *err, size_t errlen)
 		snprintf(p, sizeof p, "steps[%zu].%s", i, sc_step_kinds[st->kind].key);
 		if (st->node && !scenario_node(s, st->node, NULL))
 			return sc_fail(err, errlen, "%s: no node \"%s\"", p, st->node);
+		if (check_rtt_refs(s, &st->expect, i, err, errlen))
+			return CDNI_ECONFIG;
 	}
 	return 0;
 }
@@ -782,6 +818,13 @@ static int check_placeholders(const struct scenario *s, char *err, size_t errlen
 		if (subst_json(&env, nodes[i].config, path, &out, err, errlen))
 			return CDNI_ECONFIG;
 		json_decref(out);
+		for (size_t k = 0; k < nodes[i].args.n; k++) {
+			char *v = NULL, msg[400];
+
+			if (subst_string(&env, nodes[i].args.v[k], &v, msg, sizeof msg))
+				return sc_fail(err, errlen, "nodes[%zu].args[%zu]: %s", i, k, msg);
+			free(v);
+		}
 	}
 	c.limit = s->nodes.n;
 	if (subst_json(&env, s->steps_raw, "steps", &out, err, errlen))

@@ -67,11 +67,22 @@ struct sc_hop_expect {
 	char *node;       /* the node that answered (from the message flow) */
 };
 
-/* A time bound on one phase of one hop or transfer (milliseconds). */
+/* n round trips between hosts a and b (along the topology's route). */
+struct sc_rtt {
+	char *a, *b;
+	long long n;
+};
+
+/* A time bound on one phase of one hop or transfer (milliseconds), and/or
+ * a prediction: the sum of round trips "rtts" (from the topology), which
+ * the measurement must meet within tolerance_ms (plus extra_ms). */
 struct sc_timing_expect {
 	long long hop;    /* 1-based; 0: the last */
 	char *phase;      /* dns connect tls first_byte ttfb total */
 	long long min_ms, max_ms; /* -1: no bound */
+	struct conf_list rtts;    /* struct sc_rtt */
+	long long tolerance_ms;   /* with rtts: |measured - predicted| at most this */
+	char *label;              /* the row's name in the measured-vs-predicted table */
 };
 
 struct sc_bounds {

@@ -261,7 +261,7 @@ static void exec_ua(struct run *r, const struct sc_step *st, size_t n, json_t *r
 		    &r->cl);
 	ua_record(st, &f, trace, l, res);
 	expect_served_by(&st->expect, json_object_get(res, "flow"), &r->cl);
-	expect_timings(&st->expect, ua_phases(trace), &r->cl);
+	step_timings(r, &st->expect, ua_phases(trace), res);
 	expect_duration(&st->expect, json_real_value(json_object_get(res, "duration_ms")), &r->cl);
 
 	logs_free(l);

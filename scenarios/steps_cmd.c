@@ -259,7 +259,19 @@ static double secs(json_t *o, const char *k)
 	return json_number_value(json_object_get(o, k)) * 1000;
 }
 
-/* One phases object per transfer from curl's -w '%{json}' lines. */
+static json_t *curl_phases(json_t *j)
+{
+	double tls = secs(j, "time_appconnect") > 0
+			     ? secs(j, "time_appconnect") - secs(j, "time_connect") : 0.0;
+
+	return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "dns", secs(j, "time_namelookup"),
+			 "connect", secs(j, "time_connect") - secs(j, "time_namelookup"), "tls", tls,
+			 "first_byte", secs(j, "time_starttransfer") - secs(j, "time_pretransfer"),
+			 "ttfb", secs(j, "time_starttransfer"), "total", secs(j, "time_total"));
+}
+
+/* One transfer per curl -w '%{json}' line: {"n","url","status","bytes",
+ * "connects","tls_version","timing_ms"}. */
 static json_t *curl_transfers(const char *text)
 {
 	json_t *out = json_array();
@@ -272,18 +284,13 @@ static json_t *curl_transfers(const char *text)
 		if (!j)
 			continue;
 		json_array_append_new(
-			out, json_pack("{s:s?, s:I, s:s?, s:f, s:f, s:f, s:f, s:f, s:f, s:I}", "url",
+			out, json_pack("{s:I, s:s?, s:I, s:I, s:I, s:o}", "n",
+				       (json_int_t)json_array_size(out) + 1, "url",
 				       json_string_value(json_object_get(j, "url_effective")), "status",
-				       json_integer_value(json_object_get(j, "http_code")), "scheme",
-				       json_string_value(json_object_get(j, "scheme")), "dns",
-				       secs(j, "time_namelookup"), "connect",
-				       secs(j, "time_connect") - secs(j, "time_namelookup"), "tls",
-				       secs(j, "time_appconnect") > 0
-					       ? secs(j, "time_appconnect") - secs(j, "time_connect")
-					       : 0.0,
-				       "first_byte", secs(j, "time_starttransfer") - secs(j, "time_pretransfer"),
-				       "ttfb", secs(j, "time_starttransfer"), "total", secs(j, "time_total"),
-				       "connects", json_integer_value(json_object_get(j, "num_connects"))));
+				       json_integer_value(json_object_get(j, "http_code")), "bytes",
+				       (json_int_t)json_number_value(json_object_get(j, "size_download")),
+				       "connects", json_integer_value(json_object_get(j, "num_connects")),
+				       "timing_ms", curl_phases(j)));
 		json_decref(j);
 	}
 	free(copy);
@@ -344,8 +351,13 @@ static void cmd_checks(struct run *r, const struct sc_step *st, int exit_code, c
 	expect_output(&st->expect, text, len, &r->cl);
 	expect_duration(&st->expect, json_number_value(json_object_get(res, "duration_ms")), &r->cl);
 	if (st->kind == SC_STEP_CURL) {
+		json_t *phases = json_array(), *t;
+		size_t i;
+
 		transfers = curl_transfers(text);
-		expect_timings(&st->expect, transfers, &r->cl);
+		json_array_foreach(transfers, i, t)
+			json_array_append(phases, json_object_get(t, "timing_ms"));
+		step_timings(r, &st->expect, phases, res);
 		json_object_set_new(res, "transfers", transfers);
 	}
 	if (l)
@@ -383,4 +395,15 @@ void exec_cmd(struct run *r, const struct sc_step *st, size_t n, json_t *res)
 	json_object_set_new(res, "exit", json_string(desc));
 	cmd_checks(r, st, exit_code, desc, out, res);
 	free(a);
+}
+
+void step_timings(struct run *r, const struct sc_expect *e, json_t *phases, json_t *res)
+{
+	json_t *pred = json_array();
+
+	expect_timings(e, phases, r->paths, pred, &r->cl);
+	if (json_array_size(pred))
+		json_object_set(res, "predictions", pred);
+	json_decref(pred);
+	json_decref(phases);
 }

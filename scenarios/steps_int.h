@@ -18,6 +18,10 @@ struct step_logs {
 void logs_settle(struct run *r, struct step_logs *l, json_t *trace);
 void logs_free(struct step_logs *l);
 
+/* expect_timings against phases (a new reference, consumed), the
+ * predictions appended to res "predictions". */
+void step_timings(struct run *r, const struct sc_expect *e, json_t *phases, json_t *res);
+
 void exec_kill(struct run *r, const struct sc_step *st, size_t n, json_t *res);
 void exec_start(struct run *r, const struct sc_step *st, size_t n, json_t *res);
 void exec_restart(struct run *r, const struct sc_step *st, size_t n, json_t *res);

@@ -251,6 +251,12 @@ int topo_prepare(struct run *r, char *err, size_t errlen)
 	if (!r->ns_made)
 		return sc_fail(err, errlen, "topology: out of memory");
 	snprintf(r->topo->note, sizeof r->topo->note, "%s", note);
+	{
+		json_t *tj = topo_json(r->topo, r->s);
+
+		r->paths = json_incref(json_object_get(tj, "paths"));
+		json_decref(tj);
+	}
 	return 0;
 }
 
