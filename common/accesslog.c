@@ -69,26 +69,51 @@ static size_t utf8_len(const unsigned char *s, size_t left)
 	return n;
 }
 
-/* JSON string body: quotes, backslashes and controls escaped; bytes that
- * are not UTF-8 become \u00XX of the byte so the line stays valid JSON. */
-static void put_escaped(struct line *l, const char *s)
+/* Length of the run of printable ASCII at s that JSON takes as it is. */
+static size_t plain_run(const unsigned char *s, size_t left)
+{
+	size_t n = 0;
+
+	while (n < left && s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' && s[n] != '\\')
+		n++;
+	return n;
+}
+
+/* One byte or UTF-8 sequence that is not plain: escaped, or copied when it
+ * is valid UTF-8. Returns the bytes consumed. */
+static size_t put_special(struct line *l, const unsigned char *p, size_t left)
 {
 	static const char hex[] = "0123456789abcdef";
+	size_t u = p[0] >= 0x80 ? utf8_len(p, left) : 1;
+
+	if (p[0] == '"' || p[0] == '\\') {
+		char e[2] = { '\\', (char)p[0] };
+		put_raw(l, e, 2);
+	} else if (p[0] < 0x20 || p[0] == 0x7f || u == 0) {
+		char e[6] = { '\\', 'u', '0', '0', hex[p[0] >> 4], hex[p[0] & 15] };
+		put_raw(l, e, 6);
+		u = 1;
+	} else {
+		put_raw(l, (const char *)p, u);
+	}
+	return u;
+}
+
+/* JSON string body: quotes, backslashes and controls escaped; bytes that
+ * are not UTF-8 become \u00XX of the byte so the line stays valid JSON.
+ * Runs of plain ASCII are copied at once. */
+static void put_escaped(struct line *l, const char *s)
+{
 	const unsigned char *p = (const unsigned char *)s;
 	size_t left = strlen(s);
 
 	while (left) {
-		size_t u = p[0] >= 0x80 ? utf8_len(p, left) : 1;
-		if (p[0] == '"' || p[0] == '\\') {
-			char e[2] = { '\\', (char)p[0] };
-			put_raw(l, e, 2);
-		} else if (p[0] < 0x20 || p[0] == 0x7f || u == 0) {
-			char e[6] = { '\\', 'u', '0', '0', hex[p[0] >> 4], hex[p[0] & 15] };
-			put_raw(l, e, 6);
-			u = 1;
-		} else {
+		size_t u = plain_run(p, left);
+
+		if (u)
 			put_raw(l, (const char *)p, u);
-		}
+		else
+			u = put_special(l, p, left);
 		p += u;
 		left -= u;
 	}

@@ -472,7 +472,7 @@ static int fresh_payload(const struct ucdn_sign *s, const struct rule_sign *r, c
 	if (rc)
 		return rc;
 	buf_puts(b, r && r->prefix ? r->prefix : s->prefix);
-	buf_printf(b, "\"cdniuc\":\"");
+	buf_puts(b, "\"cdniuc\":\"");
 	put_json_chars(b, container);
 	buf_putc(b, '"');
 	free(container);

@@ -563,9 +563,10 @@ static char *header_text(enum jose_alg a, const char *kid)
 
 	if (!s)
 		return NULL;
-	o += sprintf(o, "{\"alg\":\"%s\"", jose_alg_name(a));
+	o = stpcpy(stpcpy(o, "{\"alg\":\""), jose_alg_name(a));
+	*o++ = '"';
 	if (kid) {
-		o += sprintf(o, ",\"kid\":\"");
+		o = stpcpy(o, ",\"kid\":\"");
 		for (const unsigned char *p = (const unsigned char *)kid; *p; p++) {
 			if (*p == '"' || *p == '\\') {
 				*o++ = '\\';
@@ -583,42 +584,51 @@ static char *header_text(enum jose_alg a, const char *kid)
 	return s;
 }
 
+/* Sign "BASE64URL(header).BASE64URL(payload)" and append ".BASE64URL(sig)":
+ * both parts are encoded straight into the token, its one allocation. */
+static int sign_input(const struct jose_key *key, enum jose_alg alg, char *tok, size_t n)
+{
+	uint8_t sig[MAX_SIG];
+	size_t siglen = 0;
+	int rc = is_hmac(alg) ? sign_hmac(key, alg, tok, n, sig, &siglen)
+		 : is_ec(alg) ? sign_ec(key, alg, tok, n, sig, &siglen)
+			      : sign_digest(key, alg, tok, n, sig, &siglen);
+
+	if (rc)
+		return rc;
+	tok[n] = '.';
+	b64url_encode(sig, siglen, tok + n + 1);
+	return 0;
+}
+
 int jose_jws_sign_raw(const struct jose_key *key, enum jose_alg alg, const char *kid,
 		      const void *payload, size_t len, char **token)
 {
-	char *hdr = NULL, *h64 = NULL, *p64 = NULL, *out = NULL;
-	uint8_t sig[MAX_SIG];
-	size_t siglen = 0, hl, pl;
+	char *hdr, *out = NULL;
+	size_t hn, hl, pl;
 	int rc = CDNI_ENOMEM;
 
 	if (!alg)
 		alg = jose_key_default_alg(key);
 	if (!jose_alg_is_sig(alg) || !key->priv || !jose_key_fits(key, alg, NULL))
 		return CDNI_EINVAL;
-	if (!(hdr = header_text(alg, kid ? kid : key->kid)) ||
-	    !(h64 = b64url_encode_new(hdr, strlen(hdr))) || !(p64 = b64url_encode_new(payload, len)))
-		goto done;
-	hl = strlen(h64);
-	pl = strlen(p64);
+	if (!(hdr = header_text(alg, kid ? kid : key->kid)))
+		return CDNI_ENOMEM;
+	hn = strlen(hdr);
+	hl = b64url_enc_len(hn);
+	pl = b64url_enc_len(len);
 	if (!(out = malloc(hl + pl + 2 + b64url_enc_len(MAX_SIG) + 1)))
 		goto done;
-	memcpy(out, h64, hl);
+	b64url_encode(hdr, hn, out);
 	out[hl] = '.';
-	memcpy(out + hl + 1, p64, pl + 1);
-	rc = is_hmac(alg) ? sign_hmac(key, alg, out, hl + 1 + pl, sig, &siglen)
-	     : is_ec(alg) ? sign_ec(key, alg, out, hl + 1 + pl, sig, &siglen)
-			  : sign_digest(key, alg, out, hl + 1 + pl, sig, &siglen);
-	if (rc)
-		goto done;
-	out[hl + 1 + pl] = '.';
-	b64url_encode(sig, siglen, out + hl + pl + 2);
-	*token = out;
-	out = NULL;
+	b64url_encode(payload, len, out + hl + 1);
+	if ((rc = sign_input(key, alg, out, hl + 1 + pl)) == 0) {
+		*token = out;
+		out = NULL;
+	}
 done:
 	free(out);
 	free(hdr);
-	free(h64);
-	free(p64);
 	return rc;
 }
 
