@@ -247,6 +247,14 @@ static void setup(CURL *h, const struct upstream_request *r, struct fetch *f,
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "cdni");
 	if (r->method && strcmp(r->method, "HEAD") == 0)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	if (r->body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
+	}
+	if (r->cert_file)
+		curl_easy_setopt(h, CURLOPT_SSLCERT, r->cert_file);
+	if (r->key_file)
+		curl_easy_setopt(h, CURLOPT_SSLKEY, r->key_file);
 	if (r->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
 	if (resolve)

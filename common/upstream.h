@@ -26,7 +26,7 @@ struct upstream_header {
 
 struct upstream_request {
 	const char *url;
-	const char *method;         /* "GET" (default) or "HEAD" */
+	const char *method;         /* "GET" (default), "HEAD", or "POST" with body */
 	const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
 	const char *ca_file;        /* trust for https upstreams; NULL: system store */
 	const char *resolve;        /* optional "host:port:addr" (like curl --resolve) */
@@ -36,6 +36,13 @@ struct upstream_request {
 	 * returns CDNI_ECLOSED (checked whenever data moves and at least about
 	 * once a second while waiting), e.g. for a daemon shutting down. */
 	const atomic_int *cancel;
+	/* Optional: a request body, sent as POST (method "POST"; the
+	 * Content-Type goes in headers). body_len bytes, may hold NULs. */
+	const void *body;
+	size_t body_len;
+	/* Optional: a client certificate (PEM chain) and key, for mutual TLS. */
+	const char *cert_file;
+	const char *key_file;
 };
 
 struct upstream_callbacks {
