@@ -366,6 +366,67 @@ static json_t *hop_summary(json_t *hop, const char *id, const char *cache)
 			 str(tls, "version"), "timing_ms", json_object_get(hop, "timing_ms"));
 }
 
+/* The DNS node's entries for the names the UA resolved (the chain, its
+ * zones' DNSKEYs, the TLSA names): claimed, counted. */
+static int dns_claim(struct flow *f, int node)
+{
+	json_t *e;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(f->nodes[node].entries, i, e)
+		if (!f->claimed[node][i] && str(e, "method") && !strncmp(str(e, "method"), "DNS", 3)) {
+			f->claimed[node][i] = 1;
+			n++;
+		}
+	return n;
+}
+
+static void chain_str(json_t *a, const char *sep, char *out, size_t len)
+{
+	size_t i, w = 0;
+	json_t *v;
+
+	out[0] = '\0';
+	json_array_foreach(a, i, v)
+		w += (size_t)snprintf(out + w, w < len ? len - w : 0, "%s%s", i ? sep : "",
+				      json_string_value(v));
+}
+
+/* The hop's name resolution (cdni-ua --resolver): A/AAAA with the CNAME
+ * chain, then TLSA with DANE: drawn as messages to the DNS node. */
+static void hop_dns(struct flow *f, json_t *hop)
+{
+	json_t *dns = json_object_get(hop, "dns"), *tlsa = json_object_get(dns, "tlsa");
+	char resolver[128], label[600], note[600], ext[300], chain[400], addrs[300];
+	int node, queries;
+	const char *id;
+
+	if (!str(dns, "resolver"))
+		return;
+	snprintf(resolver, sizeof resolver, "dns://%s/", str(dns, "resolver"));
+	node = flow_node_for(f->nodes, f->n, NULL, str(dns, "resolver"));
+	id = node_id(f, node, resolver, ext, sizeof ext);
+	queries = node >= 0 ? dns_claim(f, node) : 0;
+	snprintf(label, sizeof label, "A? %s", str(dns, "query") ? str(dns, "query") : "?");
+	snprintf(note, sizeof note, "%d queries in all", queries);
+	message(f, "UA", id, "request", label, note, json_pack("{s:O}", "hop", json_object_get(hop, "n")));
+	chain_str(json_object_get(dns, "chain"), " → CNAME ", chain, sizeof chain);
+	chain_str(json_object_get(dns, "addresses"), ", ", addrs, sizeof addrs);
+	snprintf(label, sizeof label, "%s → %s", chain, addrs);
+	snprintf(note, sizeof note, "DNSSEC: %s", str(dns, "validated") ? str(dns, "validated") : "not validated");
+	message(f, id, "UA", "response", label, note, NULL);
+	if (!json_is_object(tlsa))
+		return;
+	chain_str(json_object_get(tlsa, "asked"), ", ", chain, sizeof chain);
+	snprintf(label, sizeof label, "TLSA? %s", chain);
+	message(f, "UA", id, "request", label, "", NULL);
+	snprintf(label, sizeof label, "TLSA: %zu records", json_array_size(json_object_get(tlsa, "records")));
+	snprintf(note, sizeof note, "DNSSEC: %s%s%s", str(tlsa, "validated") ? str(tlsa, "validated") : "?",
+		 str(tlsa, "matched") ? " · DANE matched " : "", str(tlsa, "matched") ? str(tlsa, "matched") : "");
+	message(f, id, "UA", "response", label, note, NULL);
+}
+
 static void hop_flow(struct flow *f, json_t *hop, json_t *hops_out)
 {
 	const char *url = str(hop, "url"), *method = str(hop, "method") ? str(hop, "method") : "GET";
@@ -377,6 +438,7 @@ static void hop_flow(struct flow *f, json_t *hop, json_t *hops_out)
 
 	if (url_split(url, &u))
 		snprintf(u.path, sizeof u.path, "%s", url ? url : "?");
+	hop_dns(f, hop);
 	id = node_id(f, node, url, ext, sizeof ext);
 	snprintf(label, sizeof label, "%s %s", method, u.path);
 	message(f, "UA", id, "request", label, u.host,

@@ -16,7 +16,7 @@
 #include "scenarios/runner_int.h"
 
 static const char usage[] =
-	"usage: cdni-scenario [-o RUNDIR] [--bin DIR] [--pki DIR] [--keep] [--no-netns] [-n] FILE...\n"
+	"usage: cdni-scenario [-o RUNDIR] [--bin DIR] [--pki DIR] [--keep] [--no-netns] [--fast] [-n] FILE...\n"
 	"Run each scenario FILE: generate its content, start its nodes in order, run its\n"
 	"steps, check its expectations, stop the nodes, and write a report.\n"
 	"  -o, --run-dir DIR  run directory (default $CDNI_BUILD/scenarios/NAME, else\n"
@@ -25,6 +25,8 @@ static const char usage[] =
 	"      --pki DIR      the test PKI (default $CDNI_PKI, else BIN/../pki)\n"
 	"      --keep         keep generated content and bodies after a passing run\n"
 	"      --no-netns     hosts on loopback addresses even as root (links not emulated)\n"
+	"      --fast[=SCALE] the quick version: link delays times SCALE (0.1), steps\n"
+	"                     marked \"only\": \"full\" skipped\n"
 	"  -n, --check        validate the files and exit\n"
 	"  -h, --help         this text\n"
 	"Prints one line per check ('ok - ...' / 'FAIL - ...') and ends with\n"
@@ -33,7 +35,8 @@ static const char usage[] =
 
 struct opts {
 	const char *run_dir, *bin, *pki;
-	bool keep, check_only, no_netns;
+	bool keep, check_only, no_netns, fast;
+	double fast_scale;
 	char bin_abs[PATH_MAX], pki_abs[PATH_MAX];
 };
 
@@ -43,7 +46,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "run-dir", required_argument, NULL, 'o' }, { "bin", required_argument, NULL, 'b' },
 		{ "pki", required_argument, NULL, 'p' },     { "keep", no_argument, NULL, 'k' },
 		{ "check", no_argument, NULL, 'n' },         { "help", no_argument, NULL, 'h' },
-		{ "no-netns", no_argument, NULL, 'N' },
+		{ "no-netns", no_argument, NULL, 'N' },      { "fast", optional_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -56,6 +59,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'k': o->keep = true; break;
 		case 'n': o->check_only = true; break;
 		case 'N': o->no_netns = true; break;
+		case 'F':
+			o->fast = true;
+			o->fast_scale = optarg ? strtod(optarg, NULL) : 0.1;
+			if (!(o->fast_scale > 0 && o->fast_scale <= 1)) {
+				fprintf(stderr, "cdni-scenario: --fast=SCALE: a number in (0, 1]\n");
+				return 2;
+			}
+			break;
 		case 'h': fputs(usage, stdout); return 100;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -128,7 +139,8 @@ static int load_all(char **files, int n, struct scenario **s)
 
 static int run_all(const struct opts *o, struct scenario **s, int n)
 {
-	struct runner_opts ro = { o->bin_abs, o->pki_abs, o->keep, 5000, stdout, o->no_netns };
+	struct runner_opts ro = { o->bin_abs, o->pki_abs, o->keep, 5000, stdout, o->no_netns,
+				  o->fast, o->fast_scale };
 	struct runner_totals t = { 0, 0 };
 	char dir[PATH_MAX], err[4096];
 

@@ -12,6 +12,7 @@
 
 #include "common/daemon.h"
 #include "common/err.h"
+#include "scenarios/errmsg.h"
 #include "scenarios/fsutil.h"
 #include "scenarios/report.h"
 #include "scenarios/runner_int.h"
@@ -368,6 +369,11 @@ static void step_run(struct run *r, size_t i)
 		step_not_run(r, res, "not run: the run was interrupted");
 	else if (r->setup_failed)
 		step_not_run(r, res, "not run: a node did not start");
+	else if (st->only == (r->o->fast ? 1 : 2)) {
+		json_object_set_new(res, "ok", json_true());
+		json_object_set_new(res, "what", json_string(r->o->fast ? "skipped: only in full runs"
+									: "skipped: only in --fast runs"));
+	}
 	else if (subst_json(&r->env, st->raw, path, &sub, err, sizeof err) ||
 		 sc_step_load(sub, &rt, path, err, sizeof err))
 		step_not_run(r, res, err);
@@ -477,6 +483,34 @@ static void run_body(struct run *r)
 	r->cl.list = r->checks;
 }
 
+/* Content texts may name directories and hosts ({{run}}, {{HOST.addr}}):
+ * a zone file that gives a host's address. Nodes are not running yet. */
+static int content_make(struct run *r, char *err, size_t errlen)
+{
+	struct sc_content *c = calloc(r->s->ncontent + 1, sizeof *c);
+	struct subst_env env = r->env;
+	char msg[600];
+	int rc = 0;
+
+	env.listener = NULL;
+	for (size_t i = 0; c && i < r->s->ncontent && rc == 0; i++) {
+		c[i] = r->s->content[i];
+		if (c[i].text && subst_string(&env, r->s->content[i].text, &c[i].text, msg, sizeof msg)) {
+			c[i].text = NULL;
+			rc = sc_fail(err, errlen, "%s: content.%s: %s", r->s->file, c[i].path, msg);
+		}
+	}
+	if (!c)
+		rc = sc_fail(err, errlen, "content: out of memory");
+	if (rc == 0)
+		rc = content_generate(c, r->s->ncontent, r->content, err, errlen);
+	for (size_t i = 0; c && i < r->s->ncontent; i++)
+		if (c[i].text != r->s->content[i].text)
+			free(c[i].text);
+	free(c);
+	return rc;
+}
+
 static int run_setup(struct run *r, const char *run_dir, char *err, size_t errlen)
 {
 	if (fs_run_dir_prepare(run_dir, err, errlen))
@@ -493,10 +527,10 @@ static int run_setup(struct run *r, const char *run_dir, char *err, size_t errle
 		r->nodes[i].sc = (const struct sc_node *)r->s->nodes.v + i;
 		r->nodes[i].index = i;
 	}
-	if (content_generate(r->s->content, r->s->ncontent, r->content, err, errlen))
-		return CDNI_EIO;
 	if (topo_prepare(r, err, errlen))
 		return CDNI_ENOMEM;
+	if (content_make(r, err, errlen))
+		return CDNI_EIO;
 	return preflight(r, err, errlen);
 }
 

@@ -23,6 +23,8 @@ struct runner_opts {
 	long long stop_grace_ms; /* TERM to KILL */
 	FILE *out;        /* check lines */
 	bool no_netns;    /* hosts on loopback addresses even as root */
+	bool fast;        /* --fast: link delays scaled by fast_scale, "only": "full" steps skipped */
+	double fast_scale;
 };
 
 struct runner_totals {

@@ -14,6 +14,12 @@
 
 /* ---- tables ----------------------------------------------------------- */
 
+static const char *const only_names[] = { "always", "full", "fast", NULL };
+
+#define ONLY_KEY CONF_ENUM("only", struct sc_step, only, only_names, 0, \
+			   "always, or only in full runs, or only in --fast runs")
+
+
 static const struct conf_item hop_table[] = {
 	CONF_INT("status", struct sc_hop_expect, status, -1, 999, -1, "response status"),
 	CONF_STR("host", struct sc_hop_expect, host, NULL, 0, "host of the hop's URL"),
@@ -109,7 +115,7 @@ static const struct conf_item resolve_table[] = {
 
 static const struct conf_item dane_table[] = {
 	CONF_STR("name", struct sc_dane, qname, NULL, CONF_REQUIRED, "the service name"),
-	CONF_INT("port", struct sc_dane, port, 1, 65535, 443, "the service port"),
+	CONF_JSONV("port", struct sc_dane, port, CONF_REQUIRED, "the service port"),
 	CONF_STR("resolver", struct sc_dane, resolver, NULL, CONF_REQUIRED, "ADDR@PORT"),
 	CONF_STR("anchor", struct sc_dane, anchor, NULL, 0, "DNSSEC trust anchors (DS file)"),
 	CONF_STRS("args", struct sc_dane, args, 0, "more cdni-dane verify options"),
@@ -138,6 +144,7 @@ static const struct conf_item curl_table[] = {
 };
 
 static const struct conf_item ua_step_table[] = {
+	ONLY_KEY,
 	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),
 	CONF_OBJ("ua", struct sc_step, ua, ua_table, CONF_REQUIRED, "run cdni-ua"),
 	CONF_OBJ("expect", struct sc_step, expect, expect_table, 0, "expectations"),
@@ -145,6 +152,7 @@ static const struct conf_item ua_step_table[] = {
 };
 
 static const struct conf_item wait_step_table[] = {
+	ONLY_KEY,
 	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),
 	CONF_INT("wait_ms", struct sc_step, wait_ms, 0, 3600000, 0, "pause"),
 	CONF_END
@@ -153,6 +161,7 @@ static const struct conf_item wait_step_table[] = {
 static const char *const signal_names[] = { "KILL", "TERM", NULL };
 
 static const struct conf_item kill_step_table[] = {
+	ONLY_KEY,
 	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),
 	CONF_STR("kill", struct sc_step, node, NULL, CONF_REQUIRED, "the node to stop"),
 	CONF_ENUM("signal", struct sc_step, signal, signal_names, 0,
@@ -161,12 +170,14 @@ static const struct conf_item kill_step_table[] = {
 };
 
 static const struct conf_item start_step_table[] = {
+	ONLY_KEY,
 	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),
 	CONF_STR("start", struct sc_step, node, NULL, CONF_REQUIRED, "the stopped node to start"),
 	CONF_END
 };
 
 static const struct conf_item restart_step_table[] = {
+	ONLY_KEY,
 	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),
 	CONF_STR("restart", struct sc_step, node, NULL, CONF_REQUIRED,
 		 "the node to stop (TERM) and start again on the same ports"),
@@ -174,6 +185,7 @@ static const struct conf_item restart_step_table[] = {
 };
 
 #define CMD_KEYS(what)                                                                   \
+	ONLY_KEY,                                                                         \
 	CONF_STR("name", struct sc_step, name, NULL, 0, "step name"),                     \
 	CONF_STR("host", struct sc_step, host, NULL, 0, "the host it runs on (default ua_host)"), \
 	CONF_INT("timeout_ms", struct sc_step, timeout_ms, 1, 600000, 30000, "deadline"),  \
@@ -422,7 +434,7 @@ static int default_step_name(struct sc_step *st)
 		snprintf(name, sizeof name, "resolve %s %s", st->resolve.qname, st->resolve.type);
 		break;
 	case SC_STEP_DANE:
-		snprintf(name, sizeof name, "DANE verify %s:%lld", st->dane.qname, st->dane.port);
+		snprintf(name, sizeof name, "DANE verify %s", st->dane.qname);
 		break;
 	case SC_STEP_KEYLESS: snprintf(name, sizeof name, "key server %s", st->keyless.op); break;
 	case SC_STEP_PLAY: snprintf(name, sizeof name, "play %s", st->play.url); break;
@@ -825,6 +837,14 @@ static int check_placeholders(const struct scenario *s, char *err, size_t errlen
 				return sc_fail(err, errlen, "nodes[%zu].args[%zu]: %s", i, k, msg);
 			free(v);
 		}
+	}
+	c.limit = 0; /* content is made before any node starts */
+	for (size_t i = 0; i < s->ncontent; i++) {
+		char *v = NULL, msg[400];
+
+		if (s->content[i].text && subst_string(&env, s->content[i].text, &v, msg, sizeof msg))
+			return sc_fail(err, errlen, "content.%s: %s", s->content[i].path, msg);
+		free(v);
 	}
 	c.limit = s->nodes.n;
 	if (subst_json(&env, s->steps_raw, "steps", &out, err, errlen))

@@ -128,7 +128,7 @@ struct sc_resolve {   /* dig @server NAME TYPE */
 
 struct sc_dane {      /* cdni-dane verify */
 	char *qname;
-	long long port;
+	json_t *port; /* integer, or a string (a placeholder) */
 	char *resolver, *anchor;
 	struct conf_strlist args;
 };
@@ -173,6 +173,7 @@ struct sc_step {
 	struct sc_curl curl;
 	char *host;              /* command steps: where; NULL: the scenario's ua_host */
 	long long timeout_ms;    /* command steps */
+	int only;                /* 0 always, 1 only in full runs, 2 only in --fast runs */
 	struct sc_expect expect;
 	json_t *raw; /* the step as written; substituted and loaded again when run */
 };

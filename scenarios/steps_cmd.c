@@ -173,7 +173,6 @@ static void argv_resolve(const struct run *r, const struct sc_resolve *q, struct
 
 static void argv_dane(const struct run *r, const struct sc_dane *d, struct argv_b *a)
 {
-	snprintf(a->dig_port, sizeof a->dig_port, "%lld", d->port);
 	program(r, "cdni-dane", a->prog, sizeof a->prog);
 	add(a, a->prog);
 	add(a, "verify");
@@ -187,6 +186,10 @@ static void argv_dane(const struct run *r, const struct sc_dane *d, struct argv_
 	add(a, a->ca);
 	add_list(a, &d->args, NULL);
 	add(a, d->qname);
+	if (json_is_integer(d->port))
+		snprintf(a->dig_port, sizeof a->dig_port, "%lld", (long long)json_integer_value(d->port));
+	else
+		snprintf(a->dig_port, sizeof a->dig_port, "%s", json_string_value(d->port) ? json_string_value(d->port) : "443");
 	add(a, a->dig_port);
 }
 

@@ -10,6 +10,13 @@
 
 #define HOP_COST 1e-6 /* prefers fewer links among equal delays */
 
+double topo_delay_scale = 1;
+
+static double link_delay(const struct sc_link *l)
+{
+	return l->delay_ms * topo_delay_scale;
+}
+
 int topo_host_index(const struct scenario *s, const char *name)
 {
 	size_t i = 0;
@@ -69,7 +76,7 @@ static void plan_paths(struct topo *t, const struct scenario *s, long *first)
 	}
 	for (size_t k = 0; k < t->ndevs; k++) {
 		const struct topo_dev *v = &t->devs[k];
-		double c = l[v->link].delay_ms + HOP_COST;
+		double c = link_delay(&l[v->link]) + HOP_COST;
 
 		if (c < d[v->host * n + v->peer]) {
 			d[v->host * n + v->peer] = c;
@@ -180,7 +187,7 @@ json_t *topo_linkemu_config(const struct topo *t, const struct scenario *s)
 			links, json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:I}", "name", name, "a",
 					 end_json(t, &t->devs[2 * k]), "b",
 					 end_json(t, &t->devs[2 * k + 1]), "delay_us",
-					 (json_int_t)llround(l[k].delay_ms * 1000), "rate_kbit",
+					 (json_int_t)llround(link_delay(&l[k]) * 1000), "rate_kbit",
 					 (json_int_t)l[k].rate_kbit, "loss_ppm",
 					 (json_int_t)llround(l[k].loss_pct * 10000), "limit",
 					 (json_int_t)l[k].limit));
@@ -205,7 +212,7 @@ json_t *topo_json(const struct topo *t, const struct scenario *s)
 						       t->mode == TOPO_NETNS ? t->hosts[i].ns : NULL));
 	for (size_t k = 0; k < s->links.n; k++)
 		json_array_append_new(links, json_pack("{s:s, s:s, s:f, s:f, s:I, s:[s,s]}", "a",
-						       l[k].a, "b", l[k].b, "delay_ms", l[k].delay_ms,
+						       l[k].a, "b", l[k].b, "delay_ms", link_delay(&l[k]),
 						       "loss", l[k].loss_pct, "rate_kbit",
 						       (json_int_t)l[k].rate_kbit, "devs",
 						       t->devs[2 * k].name, t->devs[2 * k + 1].name));
@@ -216,6 +223,7 @@ json_t *topo_json(const struct topo *t, const struct scenario *s)
 								       t->hosts[i].name, "b", t->hosts[j].name,
 								       "rtt_ms", 2 * t->path_ms[i * n + j],
 								       "links", t->path_hops[i * n + j]));
-	return json_pack("{s:s, s:s, s:o, s:o, s:o}", "mode", mode_name(t->mode), "note", t->note,
-			 "hosts", hosts, "links", links, "paths", paths);
+	return json_pack("{s:s, s:s, s:f, s:o, s:o, s:o}", "mode", mode_name(t->mode), "note",
+			 t->note, "delay_scale", topo_delay_scale, "hosts", hosts, "links", links,
+			 "paths", paths);
 }

@@ -63,6 +63,8 @@ struct topo {
 /* Plan s in mode; tag prefixes namespace names ("cdni-1234"). */
 int topo_plan(const struct scenario *s, int mode, const char *tag, struct topo **out, char *err,
 	      size_t errlen);
+/* Scale every link delay (--fast) before planning; 1 by default. */
+extern double topo_delay_scale;
 void topo_free(struct topo *t);
 
 /* Index of the host a node or step runs on: name, else the first host; -1 without hosts. */
