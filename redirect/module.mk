@@ -1,6 +1,6 @@
 # redirect/: request routing decisions, DNS redirection policy, and manifest
 # and page rewriting (socket-free), used by cdni-ucdn and cdni-dns.
-REDIRECT_SRCS := redirect/route.c redirect/dnspolicy.c redirect/rri.c redirect/rri_client.c \
+REDIRECT_SRCS := redirect/route.c redirect/dnspolicy.c redirect/rri.c redirect/rri_client.c redirect/fci.c \
                  redirect/rwuri.c redirect/rwpolicy.c redirect/rwmap.c \
                  redirect/rwhls.c redirect/rwdash.c redirect/rwhtml.c
 $(eval $(call LIBRARY,redirect,$(REDIRECT_SRCS)))

@@ -454,15 +454,11 @@ static int dfail(struct dec *d, int code, const char *fmt, ...)
 	return code;
 }
 
-/* Nesting depth of the JSON text, counted outside strings; refuses deeper
- * than RRI_MAX_DEPTH before any parser recursion. */
-static int prescan(struct dec *d, const char *s, size_t len)
+bool rri_json_depth_ok(const char *s, size_t len, int max_depth)
 {
 	int depth = 0;
 	bool str = false;
 
-	if (len > RRI_MAX_BODY)
-		return dfail(d, CDNI_EOVERFLOW, "body: %zu bytes, more than %d", len, RRI_MAX_BODY);
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		if (str) {
@@ -473,13 +469,22 @@ static int prescan(struct dec *d, const char *s, size_t len)
 		} else if (c == '"') {
 			str = true;
 		} else if (c == '{' || c == '[') {
-			if (++depth > RRI_MAX_DEPTH)
-				return dfail(d, CDNI_EOVERFLOW, "body: nested deeper than %d",
-					     RRI_MAX_DEPTH);
+			if (++depth > max_depth)
+				return false;
 		} else if (c == '}' || c == ']') {
 			depth--;
 		}
 	}
+	return true;
+}
+
+/* Size and nesting depth of the text, refused before any parser recursion. */
+static int prescan(struct dec *d, const char *s, size_t len)
+{
+	if (len > RRI_MAX_BODY)
+		return dfail(d, CDNI_EOVERFLOW, "body: %zu bytes, more than %d", len, RRI_MAX_BODY);
+	if (!rri_json_depth_ok(s, len, RRI_MAX_DEPTH))
+		return dfail(d, CDNI_EOVERFLOW, "body: nested deeper than %d", RRI_MAX_DEPTH);
 	return 0;
 }
 

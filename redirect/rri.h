@@ -200,6 +200,10 @@ int rri_error_http_status(int code);
  * type and parameter name, optional quotes and spaces). */
 bool rri_media_type_is(const char *content_type, const char *ptype);
 
+/* JSON text nested at most max_depth levels of objects and arrays (counted
+ * outside strings, without parsing): a guard to run before a parser. */
+bool rri_json_depth_ok(const char *s, size_t len, int max_depth);
+
 /* A CDN Provider ID, §4.8: "AS" digits ":" qualifier (1..64 printable
  * characters, no spaces or quotes). */
 bool rri_provider_id_valid(const char *id);
