@@ -15,21 +15,18 @@ set -euo pipefail
 : "${CDNI_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
 . "$CDNI_TOP/t/lib.sh"
 trap - EXIT
-trap 'for n in "${!_pid[@]}"; do kill_daemon "$n"; done; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID" 2>/dev/null; rm -rf "$T"' EXIT
+# nginx gets TERM (its master stops the workers); the daemons are killed
+trap '[ -n "${_pid[nginx]:-}" ] && kill "${_pid[nginx]}" && wait "${_pid[nginx]}"; unset "_pid[nginx]"
+	for n in "${!_pid[@]}"; do kill_daemon "$n"; done; rm -rf "$T"' EXIT
 
 SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNS:-50}
 THREADS=${BENCH_THREADS:-2}
 OUT="$CDNI_BUILD/bench"
 mkdir -p "$OUT" "$T/www/v"
-chmod 755 "$T" # nginx workers drop to an unprivileged user when run as root
 command -v wrk >/dev/null || { echo "bench: wrk is missing (make deps)"; exit 1; }
-command -v nginx >/dev/null || NGINX=/usr/sbin/nginx
-NGINX=${NGINX:-nginx}
 
 head -c 1024 /dev/urandom >"$T/www/v/1k.bin"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 rps() { # url -> requests/sec from wrk
 	wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "$1" >"$T/wrk.out" 2>&1
@@ -40,31 +37,19 @@ rps() { # url -> requests/sec from wrk
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 meets() { awk -v r="$1" -v g="$2" -v dir="$3" 'BEGIN { print ((dir == "ge" ? r >= g : r < g) ? "yes" : "NO") }'; }
 
-start_nginx() {
-	NGINX_PORT=$(free_port)
-	mkdir -p "$T/nginx/logs"
-	cat >"$T/nginx/nginx.conf" <<NGX
-worker_processes auto;
-error_log $T/nginx/logs/error.log;
-pid $T/nginx/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log $T/nginx/logs/access.log;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    root $T/www;
-    location /r/ { return 302 https://edge.dcdn.test:9443\$request_uri; }
-  }
-}
-NGX
-	"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' &
-	NGINX_PID=$!
-	wait_for 10 curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/v/1k.bin"
+bench_servers() { # nginx (t/lib.sh start_nginx): static files and return 302
+	cat <<-NGX
+	  keepalive_requests 1000000;
+	  server {
+	    listen 127.0.0.1:$NGINX_PORT;
+	    root $T/www;
+	    location /r/ { return 302 https://edge.dcdn.test:9443\$request_uri; }
+	  }
+	NGX
 }
 
 echo "bench: $(nproc) cores, wrk -t$THREADS -c$CONNS -d${SECS}s, $(date -u +%FT%TZ)"
-start_nginx
+NGINX_WORKERS=auto start_nginx nginx bench_servers || { echo "bench: nginx does not start"; exit 1; }
 
 write_file "$T/origin.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0}],\"root\":\"$T/www\",\"access_log\":\"$T/origin.access\"}"
 start_daemon origin cdni-origin "$T/origin.json"

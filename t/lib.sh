@@ -107,6 +107,58 @@ start_process() {
 	_peer[$name]=1
 }
 
+# start_nginx NAME SERVERS_FN [READY_FN] : nginx as a third-party peer
+# (start_process), its files under $T/NAME/ (nginx.conf, access.log,
+# error.log, temp directories; NGINX_DIR names it), its workers running as
+# the current user (as root they would run as nobody, who may not read $T).
+# SERVERS_FN prints what goes inside http { }: server blocks and any other
+# directives; it may use $NGINX_PORT, a free port picked for each attempt,
+# and may pick more ports itself. NGINX_WORKERS sets worker_processes
+# (default 1). Ready when READY_FN succeeds (default: 127.0.0.1:$NGINX_PORT
+# answers HTTP) within 10 s; when nginx exits instead (a port was taken in
+# the meantime), it is tried again on other ports, five times in all.
+start_nginx() {
+	local name=$1 servers=$2 ready=${3:-_nginx_answers} bin attempt
+	bin=$(command -v nginx || echo /usr/sbin/nginx)
+	NGINX_DIR=$T/$name
+	mkdir -p "$NGINX_DIR/tmp"
+	for attempt in 1 2 3 4 5; do
+		NGINX_PORT=$(_free_port)
+		_nginx_conf "$servers" >"$NGINX_DIR/nginx.conf" || return 1
+		start_process "$name" "$bin" -e "$NGINX_DIR/error.log" -p "$NGINX_DIR" \
+			-c "$NGINX_DIR/nginx.conf" -g 'daemon off;'
+		if wait_for 10 _nginx_up "$name" "$ready" && kill -0 "${_pid[$name]}" 2>/dev/null; then
+			return 0
+		fi
+		kill_daemon "$name"
+	done
+	_tap_report 1 "nginx ($name) starts"
+	diag "$(tail -n 20 "$NGINX_DIR/error.log" "$T/$name.err" 2>&1)"
+	return 1
+}
+
+_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+_nginx_answers() { curl -s -m 1 -o /dev/null "http://127.0.0.1:$NGINX_PORT/"; }
+_nginx_up() { ! kill -0 "${_pid[$1]}" 2>/dev/null || "$2"; } # ready, or gone
+
+# The whole config; SERVERS_FN runs in this shell (ports it picks stay set).
+_nginx_conf() {
+	local d=$NGINX_DIR
+	[ "$(id -u)" -eq 0 ] && echo "user $(id -un) $(id -gn);"
+	cat <<-EOF
+	worker_processes ${NGINX_WORKERS:-1};
+	pid $d/nginx.pid;
+	error_log $d/error.log;
+	events { worker_connections 1024; }
+	http {
+	  access_log $d/access.log;
+	  client_body_temp_path $d/tmp; proxy_temp_path $d/tmp; fastcgi_temp_path $d/tmp;
+	  uwsgi_temp_path $d/tmp; scgi_temp_path $d/tmp;
+	EOF
+	"$1" || return 1
+	echo "}"
+}
+
 # addr NAME LISTENER : the "ip:port" a daemon reported for that listener
 addr() {
 	local kv

@@ -16,7 +16,6 @@ command -v jq >/dev/null || skip_all "jq is not installed (make deps)"
 
 U="$CDNI_BIN/cdni-urisign"
 CA=$(pki ca.pem)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ---- keys: the uCDN signs, the dCDN trusts it and renews with its own -------
 "$U" keygen --alg ES256 --kid ucdn-1 --private "$T/ucdn.jwk" --public "$T/ucdn.jwks" 2>/dev/null
@@ -24,44 +23,22 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 jq -n --slurpfile k "$T/ucdn.jwks" '{ucdn: $k[0]}' >"$T/dkeys.json"
 
 # ---- origin: nginx (its access log shows what reached it) ----------------
-mkdir -p "$T/www/v" "$T/www/bound" "$T/ngx/tmp"
+mkdir -p "$T/www/v" "$T/www/bound"
 for f in a b c d; do head -c 20000 /dev/urandom >"$T/www/v/$f.bin"; done
 echo bound >"$T/www/bound/x.bin"
 echo up >"$T/www/probe.txt"
-start_nginx() {
-	local port user=""
-	[ "$(id -u)" -eq 0 ] && user="user $(id -un) $(id -gn);"
-	for _ in 1 2 3; do
-		port=$(free_port)
-		cat >"$T/ngx/nginx.conf" <<-EOF
-		$user
-		worker_processes 1;
-		pid $T/ngx/nginx.pid;
-		error_log $T/ngx/error.log;
-		events { worker_connections 64; }
-		http {
-		  access_log $T/ngx/access.log;
-		  client_body_temp_path $T/ngx/tmp; proxy_temp_path $T/ngx/tmp;
-		  fastcgi_temp_path $T/ngx/tmp; uwsgi_temp_path $T/ngx/tmp; scgi_temp_path $T/ngx/tmp;
-		  absolute_redirect off;
-		  server {
-		    listen 127.0.0.1:$port; root $T/www;
-		    location = /v/old.bin { return 302 /v/b.bin; }
-		  }
-		}
-		EOF
-		nginx -p "$T/ngx" -c "$T/ngx/nginx.conf" -g 'daemon off;' >"$T/nginx.out" 2>"$T/nginx.err" &
-		_pid[nginx]=$!
-		if wait_for 5 curl -sf -o /dev/null "http://127.0.0.1:$port/probe.txt"; then
-			ORIGIN="127.0.0.1:$port"
-			return 0
-		fi
-		kill_daemon nginx
-	done
-	return 1
+origin_servers() {
+	cat <<-EOF
+	  absolute_redirect off;
+	  server {
+	    listen 127.0.0.1:$NGINX_PORT; root $T/www;
+	    location = /v/old.bin { return 302 /v/b.bin; }
+	  }
+	EOF
 }
-start_nginx || { echo "not ok - nginx origin starts"; done_testing; }
-origin_saw() { grep -c "\"GET $1 HTTP" "$T/ngx/access.log"; }
+start_nginx nginx origin_servers || done_testing
+ORIGIN="127.0.0.1:$NGINX_PORT"
+origin_saw() { grep -c "\"GET $1 HTTP" "$T/nginx/access.log"; }
 
 # ---- dCDN: https (its own certificate), https2 (another one), http --------
 write_file "$T/dcdn.json" "{
@@ -143,7 +120,7 @@ ok "with another token" test "$(token_of "$loc1")" != "$(token_of "$loc2")"
 is "$(hop 1 headers.\"x-cache\")" HIT "the second token finds the first's object (X-Cache: HIT)"
 is "$(log_field uri_signing)/$(log_field cache)" "200/HIT" "dCDN log: 200, HIT"
 is "$(origin_saw /v/a.bin)" 1 "the origin saw /v/a.bin once"
-is "$(grep -c URISigningPackage "$T/ngx/access.log")" 0 "the origin never saw a token"
+is "$(grep -c URISigningPackage "$T/nginx/access.log")" 0 "the origin never saw a token"
 ok "UA got the same bytes from the cache" cmp -s "$T/body" "$T/www/v/a.bin"
 
 # ---- 3. rejected tokens: 403 and the log code --------------------------------

@@ -65,23 +65,16 @@ can_connect() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # ---- the servers -------------------------------------------------------------
 
-mkdir -p "$T/www/v" "$T/tmp"
+mkdir -p "$T/www/v"
 head -c 100000 /dev/urandom >"$T/www/v/a.bin"
 echo "plain http body" >"$T/www/plain.bin"
 SHA=$(sha256sum <"$T/www/v/a.bin" | cut -d' ' -f1)
 
-nginx_conf() {
-	# as root, workers would run as nobody, who may not reach $T under every TMPDIR
-	[ "$(id -u)" = 0 ] && echo "user root root;"
+# The servers inside nginx's http { } (t/lib.sh start_nginx): $NGINX_PORT is
+# the CSP's http port; the https ones are picked here, again on each attempt.
+ua_servers() {
+	H=$NGINX_PORT S1=$(free_port) S2=$(free_port) S3=$(free_port) S4=$(free_port)
 	cat <<EOF
-worker_processes 1;
-error_log $T/nginx.log;
-pid $T/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log $T/access.log;
-  client_body_temp_path $T/tmp; proxy_temp_path $T/tmp; fastcgi_temp_path $T/tmp;
-  uwsgi_temp_path $T/tmp; scgi_temp_path $T/tmp;
   default_type application/octet-stream;
   absolute_redirect off;
   ssl_protocols TLSv1.2 TLSv1.3;
@@ -133,7 +126,6 @@ http {
     ssl_certificate $CDNI_PKI/rogue-csp.chain.pem; ssl_certificate_key $CDNI_PKI/rogue-csp.key;
     root $T/www;
   }
-}
 EOF
 }
 
@@ -142,15 +134,7 @@ nginx_up() {
 		can_connect 127.0.0.2 "$S2" && can_connect 127.0.0.1 "$S3" && can_connect 127.0.0.1 "$S4"
 }
 
-started=
-for attempt in 1 2 3 4 5; do
-	H=$(free_port) S1=$(free_port) S2=$(free_port) S3=$(free_port) S4=$(free_port)
-	nginx_conf >"$T/nginx.conf"
-	start_bg nginx nginx -e "$T/nginx.log" -p "$T" -c "$T/nginx.conf" -g 'daemon off;'
-	if wait_for 10 nginx_up && kill -0 "${_pid[nginx]}" 2>/dev/null; then started=1; break; fi
-	kill_daemon nginx # a port was taken in the meantime: pick others
-done
-[ -n "$started" ] || { _tap_report 1 "nginx starts"; diag "$(tail -n 20 "$T/nginx.log")"; done_testing; }
+start_nginx nginx ua_servers nginx_up || done_testing
 
 RESOLVE=(--resolve "www.csp.test:$H:127.0.0.1" --resolve "www.csp.test:$S1:127.0.0.1"
 	--resolve "edge.dcdn.test:$S2:127.0.0.2" --resolve "edge.dcdn.test:$S3:127.0.0.1"
@@ -351,8 +335,8 @@ run_ua crlf "https://www.csp.test:$S1/crlf"
 is "$(j crlf 't["hops"][0]["location"]')" "https://www.csp.test:$S1/x%0D%0AX-Injected:%20yes" "%0D%0A stays escaped in the next URL"
 is "$(j crlf 't["hops"][1]["url"]')" "https://www.csp.test:$S1/x%0D%0AX-Injected:%20yes" "hop 2 requested it escaped"
 is "$(j crlf 'any("injected" in k for h in t["hops"] for k in h["headers"])')" false "no injected header anywhere"
-like "$(cat "$T/access.log")" "GET /x%0D%0AX-Injected:%20yes " "nginx saw the request line with the escape"
-unlike "$(grep -a 'X-Injected' "$T/access.log" | grep -av '%0D%0A')" . "nginx never saw a raw CR LF"
+like "$(cat "$T/nginx/access.log")" "GET /x%0D%0AX-Injected:%20yes " "nginx saw the request line with the escape"
+unlike "$(grep -a 'X-Injected' "$T/nginx/access.log" | grep -av '%0D%0A')" . "nginx never saw a raw CR LF"
 
 printf 'HTTP/1.1 302 Found\r\nLocation: /a\rX-Evil: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' >"$T/raw/cr.resp"
 run_ua rawcr "http://127.0.0.1:$RAW/cr"

@@ -13,49 +13,21 @@ CERT=$(pki csp-ec.chain.pem)
 KEY=$(pki csp-ec.key)
 [ -f "$CERT" ] || skip_all "test PKI missing: run make pki"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 # ---- the origin -----------------------------------------------------------
-mkdir -p "$T/www/dir" "$T/ngx/tmp"
+mkdir -p "$T/www/dir"
 printf 'hello from origin\n' >"$T/www/hello.txt"
 head -c 300000 /dev/urandom >"$T/www/big.bin"
 head -c 2000000 /dev/zero >"$T/www/slow.bin"
 
-start_nginx() {
-	local port user=""
-	# as root, nginx's workers would run as nobody, who cannot read $T
-	[ "$(id -u)" -eq 0 ] && user="user $(id -un) $(id -gn);"
-	for _ in 1 2 3 4 5; do
-		port=$(free_port)
-		cat >"$T/ngx/nginx.conf" <<-EOF
-		$user
-		worker_processes 1;
-		pid $T/ngx/nginx.pid;
-		error_log $T/ngx/error.log;
-		events { worker_connections 256; }
-		http {
-		  access_log $T/ngx/access.log;
-		  client_body_temp_path $T/ngx/tmp; proxy_temp_path $T/ngx/tmp;
-		  fastcgi_temp_path $T/ngx/tmp; uwsgi_temp_path $T/ngx/tmp; scgi_temp_path $T/ngx/tmp;
-		  types { text/plain txt; application/octet-stream bin; }
-		  server {
-		    listen 127.0.0.1:$port;
-		    root $T/www;
-		    location /slow.bin { limit_rate 20k; }
-		  }
-		}
-		EOF
-		nginx -p "$T/ngx" -c "$T/ngx/nginx.conf" -g 'daemon off;' >"$T/nginx.out" 2>"$T/nginx.err" &
-		_pid[nginx]=$!
-		if wait_for 5 curl -sf -o /dev/null "http://127.0.0.1:$port/hello.txt"; then
-			ORIGIN="http://127.0.0.1:$port"
-			return 0
-		fi
-		kill_daemon nginx
-	done
-	return 1
+origin_servers() {
+	cat <<-EOF
+	  types { text/plain txt; application/octet-stream bin; }
+	  server {
+	    listen 127.0.0.1:$NGINX_PORT;
+	    root $T/www;
+	    location /slow.bin { limit_rate 20k; }
+	  }
+	EOF
 }
 
 start_origin() {
@@ -64,7 +36,7 @@ start_origin() {
 		start_daemon nginx cdni-origin "$T/origin.json" || return 1
 		ORIGIN="http://$(addr nginx http)"
 	else
-		start_nginx
+		start_nginx nginx origin_servers && ORIGIN="http://127.0.0.1:$NGINX_PORT"
 	fi
 }
 start_origin || { echo "not ok - origin starts"; done_testing; }
@@ -235,7 +207,7 @@ check_proxy() { # label address
 	is "$(curl -sS "http://$a/hello.txt?x=%20y")" "hello from origin" "$1: query sent to the origin"
 }
 check_proxy "thread per connection" "$A"
-grep -q '"uri":"/hello.txt?x=%20y"' "$T/ngx/access.log" 2>/dev/null || grep -q 'GET /hello.txt?x=%20y ' "$T/ngx/access.log" 2>/dev/null
+grep -q '"uri":"/hello.txt?x=%20y"' "$T/nginx/access.log" 2>/dev/null || grep -q 'GET /hello.txt?x=%20y ' "$T/nginx/access.log" 2>/dev/null
 ok "origin saw the query as sent" test $? = 0 -o "${UCDN_T_ORIGIN:-nginx}" = cdni-origin
 
 # ---- HTTPS ----------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ command -v jq >/dev/null || skip_all "jq is not installed (make deps)"
 
 U="$CDNI_BIN/cdni-urisign"
 HOST=cdn.example
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ---- keys: the uCDN's ES256 key; Traffic Server renews with it too --------
 "$U" keygen --alg ES256 --kid ucdn-1 --private "$T/ucdn.jwk" --public "$T/ucdn.jwks" 2>/dev/null
@@ -30,39 +29,13 @@ jq -n --slurpfile k "$T/ucdn.jwk" \
 	'{ucdn: {renewal_kid: $k[0].kid, id: "dcdn1", strip_token: true, keys: [$k[0]]}}' >"$T/keys.json"
 
 # ---- origin: nginx ---------------------------------------------------------
-mkdir -p "$T/www/video" "$T/www/other" "$T/ngx/tmp"
+mkdir -p "$T/www/video" "$T/www/other"
 echo "segment a" >"$T/www/video/a.ts"
 echo "segment b" >"$T/www/video/b.ts"
 echo "other" >"$T/www/other/x.ts"
-start_nginx() {
-	local port user=""
-	[ "$(id -u)" -eq 0 ] && user="user $(id -un) $(id -gn);"
-	for _ in 1 2 3; do
-		port=$(free_port)
-		cat >"$T/ngx/nginx.conf" <<-EOF
-		$user
-		worker_processes 1;
-		pid $T/ngx/nginx.pid;
-		error_log $T/ngx/error.log;
-		events { worker_connections 64; }
-		http {
-		  access_log $T/ngx/access.log;
-		  client_body_temp_path $T/ngx/tmp; proxy_temp_path $T/ngx/tmp;
-		  fastcgi_temp_path $T/ngx/tmp; uwsgi_temp_path $T/ngx/tmp; scgi_temp_path $T/ngx/tmp;
-		  server { listen 127.0.0.1:$port; root $T/www; }
-		}
-		EOF
-		nginx -p "$T/ngx" -c "$T/ngx/nginx.conf" -g 'daemon off;' >"$T/nginx.out" 2>"$T/nginx.err" &
-		_pid[nginx]=$!
-		if wait_for 5 curl -sf -o /dev/null "http://127.0.0.1:$port/video/a.ts"; then
-			ORIGIN="127.0.0.1:$port"
-			return 0
-		fi
-		kill_daemon nginx
-	done
-	return 1
-}
-start_nginx || { echo "not ok - nginx origin starts"; done_testing; }
+origin_servers() { echo "  server { listen 127.0.0.1:$NGINX_PORT; root $T/www; }"; }
+start_nginx nginx origin_servers || done_testing
+ORIGIN="127.0.0.1:$NGINX_PORT"
 
 # ---- the two dCDNs: Traffic Server and cdni-dcdn, same keys -----------------
 PROBE_PATH=/video/a.ts PROBE_STATUS=403 ats_start \
@@ -153,7 +126,7 @@ is "$(at ats "http://$HOST/video/b.ts" "${ck%%;*}")" 200 "Traffic Server accepts
 L=$(location ucdn-hash /video/a.ts)
 is "$(at ats "$L")/$(at dcdn "$L")" "403/200" "a hash: container: cdni-dcdn accepts, Traffic Server does not implement it"
 
-is "$(grep -c URISigningPackage "$T/ngx/access.log")" 0 "the origin saw no token from either"
+is "$(grep -c URISigningPackage "$T/nginx/access.log")" 0 "the origin saw no token from either"
 
 for n in ucdn ucdn-path ucdn-short ucdn-cookie ucdn-hash dcdn ats nginx; do stop_daemon "$n"; done
 ok "Traffic Server wrote no crash log" ats_no_crash

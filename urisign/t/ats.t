@@ -15,7 +15,6 @@ ats_need
 command -v nginx >/dev/null || skip_all "nginx is not installed (make deps)"
 command -v jq >/dev/null || skip_all "jq is not installed (make deps)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 HOST=cdn.example
 
 # ---- keys: one issuer per algorithm; csp's ES256 key also renews ----------
@@ -37,40 +36,14 @@ jq -n --slurpfile es "$T/ES256.jwk" --slurpfile e384 "$T/ES384.jwk" --slurpfile 
 jq --slurpfile enc "$T/enc.jwk" '.enc = {keys: [$enc[0]]}' "$T/keys.json" >"$T/ours.json"
 
 # ---- origin: nginx ---------------------------------------------------------
-mkdir -p "$T/www/video/hd" "$T/www/other" "$T/ngx/tmp"
+mkdir -p "$T/www/video/hd" "$T/www/other"
 echo "segment a" >"$T/www/video/a.ts"
 echo "segment b" >"$T/www/video/b.ts"
 echo "hd" >"$T/www/video/hd/c.ts"
 echo "other" >"$T/www/other/x.ts"
-start_nginx() {
-	local port user=""
-	[ "$(id -u)" -eq 0 ] && user="user $(id -un) $(id -gn);"
-	for _ in 1 2 3; do
-		port=$(free_port)
-		cat >"$T/ngx/nginx.conf" <<-EOF
-		$user
-		worker_processes 1;
-		pid $T/ngx/nginx.pid;
-		error_log $T/ngx/error.log;
-		events { worker_connections 64; }
-		http {
-		  access_log $T/ngx/access.log;
-		  client_body_temp_path $T/ngx/tmp; proxy_temp_path $T/ngx/tmp;
-		  fastcgi_temp_path $T/ngx/tmp; uwsgi_temp_path $T/ngx/tmp; scgi_temp_path $T/ngx/tmp;
-		  server { listen 127.0.0.1:$port; root $T/www; }
-		}
-		EOF
-		nginx -p "$T/ngx" -c "$T/ngx/nginx.conf" -g 'daemon off;' >"$T/nginx.out" 2>"$T/nginx.err" &
-		_pid[nginx]=$!
-		if wait_for 5 curl -sf -o /dev/null "http://127.0.0.1:$port/video/a.ts"; then
-			ORIGIN="127.0.0.1:$port"
-			return 0
-		fi
-		kill_daemon nginx
-	done
-	return 1
-}
-start_nginx || { echo "not ok - nginx origin starts"; done_testing; }
+origin_servers() { echo "  server { listen 127.0.0.1:$NGINX_PORT; root $T/www; }"; }
+start_nginx nginx origin_servers || done_testing
+ORIGIN="127.0.0.1:$NGINX_PORT"
 
 # ---- Traffic Server in a private runroot (t/ats.sh) -------------------------
 PROBE_PATH=/video/a.ts PROBE_STATUS=403 ats_start \
