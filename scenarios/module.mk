@@ -5,3 +5,7 @@ SCENARIO_SRCS := $(filter-out scenarios/main.c,$(wildcard scenarios/*.c))
 $(eval $(call LIBRARY,scenario,$(SCENARIO_SRCS)))
 $(eval $(call PROGRAM,cdni-scenario,scenarios/main.c,scenario common))
 $(foreach t,$(wildcard scenarios/t/*.c),$(eval $(call UNIT,scenarios,$(t),tap scenario common)))
+# Scenario tools (scripts a scenario starts as nodes), installed next to the programs.
+$(BIN)/cdni-onpath: scenarios/tools/onpath.py | $(BIN)
+	install -m 755 $< $@
+ALL_BINS += $(BIN)/cdni-onpath

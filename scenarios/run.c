@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,6 +20,25 @@
 #define LOG_READ_MAX (16u << 20)
 
 static volatile int interrupted;
+static char hosts_file[4096];
+
+void run_set_hosts_file(const char *path)
+{
+	snprintf(hosts_file, sizeof hosts_file, "%s", path ? path : "");
+}
+
+/* In the child, inside a namespace: the scenario's names as /etc/hosts. */
+static void child_hosts(void)
+{
+	if (!hosts_file[0])
+		return;
+	if (unshare(CLONE_NEWNS) || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount(hosts_file, "/etc/hosts", NULL, MS_BIND, NULL)) {
+		dprintf(2, "cdni-scenario: cannot show %s as /etc/hosts: %s\n", hosts_file,
+			strerror(errno));
+		_exit(126);
+	}
+}
 
 static void wait_set(sigset_t *set)
 {
@@ -78,6 +98,8 @@ static void child_exec(const char *const argv[], int fo, int fe, int fi, pid_t p
 		dprintf(2, "cdni-scenario: cannot enter %s: %s\n", netns, strerror(errno));
 		_exit(126);
 	}
+	if (netns)
+		child_hosts();
 	while (argv[n])
 		n++;
 	v = calloc(n + 1, sizeof *v); /* execv wants char *const[]; only this child copies */

@@ -20,6 +20,11 @@ int run_interrupted(void);
 /* Wait up to ms; returns early when a child exits or a stop is asked. */
 void run_pause_ms(long long ms);
 
+/* A hosts file (or NULL) that children started inside a network namespace
+ * see as /etc/hosts (a private mount namespace, bind mount): the scenario's
+ * "names" for programs that resolve by the system (ffmpeg, dig's targets). */
+void run_set_hosts_file(const char *path);
+
 /* Start argv[0] (a path) with stdin from /dev/null, stdout to out_path and
  * stderr to err_path (both truncated; the same path may be given twice). */
 int proc_spawn(const char *const argv[], const char *out_path, const char *err_path, pid_t *pid,

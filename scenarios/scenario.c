@@ -283,6 +283,8 @@ static const struct conf_item top_table[] = {
 		  "emulated links between hosts"),
 	CONF_STR("ua_host", struct scenario, ua_host, NULL, 0,
 		 "the host UA and command steps run on (default: the first)"),
+	CONF_JSONV("names", struct scenario, names, 0,
+		   "{name: address}: /etc/hosts for the programs in the hosts' namespaces"),
 	CONF_LIST("nodes", struct scenario, nodes, node_table, struct sc_node, CONF_REQUIRED,
 		  "nodes, started in order"),
 	CONF_JSONV("steps", struct scenario, steps_raw, CONF_REQUIRED, "steps, run in order"),
@@ -839,6 +841,22 @@ static int check_placeholders(const struct scenario *s, char *err, size_t errlen
 		}
 	}
 	c.limit = 0; /* content is made before any node starts */
+	if (s->names && !json_is_object(s->names))
+		return sc_fail(err, errlen, "names: must be an object {name: address}");
+	{
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(s->names, k, v) {
+			char *val = NULL, msg[400];
+
+			if (!json_is_string(v))
+				return sc_fail(err, errlen, "names.%s: must be a string", k);
+			if (subst_string(&env, json_string_value(v), &val, msg, sizeof msg))
+				return sc_fail(err, errlen, "names.%s: %s", k, msg);
+			free(val);
+		}
+	}
 	for (size_t i = 0; i < s->ncontent; i++) {
 		char *v = NULL, msg[400];
 

@@ -191,6 +191,7 @@ struct scenario {
 	struct conf_list hosts;  /* struct sc_host */
 	struct conf_list links;  /* struct sc_link */
 	char *ua_host;           /* where UA and command steps run; NULL: the first host */
+	json_t *names;           /* {"www.csp.test": "{{ucdn_site.addr}}"}: /etc/hosts in the hosts */
 	struct sc_content *content;
 	size_t ncontent;
 	struct conf_list nodes; /* struct sc_node */

@@ -222,6 +222,39 @@ static void emu_stop(struct run *r)
 			  proc_status_str(status, st, sizeof st));
 }
 
+/* RUN/hosts: localhost, the hosts by their names, and the scenario's names. */
+static int names_file(struct run *r, char *got, size_t glen)
+{
+	char path[RUN_PATH], *v = NULL;
+	struct buf b;
+	const char *k;
+	json_t *val;
+	int rc = 0;
+
+	buf_init(&b, 0);
+	buf_puts(&b, "127.0.0.1\tlocalhost\n");
+	for (size_t h = 0; h < r->topo->nhosts; h++)
+		buf_printf(&b, "%s\t%s\n", r->topo->hosts[h].addr, r->topo->hosts[h].name);
+	json_object_foreach(r->s->names, k, val) {
+		struct subst_env env = r->env;
+
+		env.listener = NULL;
+		if (subst_string(&env, json_string_value(val), &v, got, glen)) {
+			rc = CDNI_ECONFIG;
+			break;
+		}
+		buf_printf(&b, "%s\t%s\n", v, k);
+		free(v);
+	}
+	run_path(r, "hosts", path, sizeof path);
+	if (rc == 0 && (b.err || fs_write(path, b.data, b.len)))
+		rc = CDNI_EIO;
+	buf_free(&b);
+	if (rc == 0)
+		run_set_hosts_file(path);
+	return rc;
+}
+
 /* ---- up and down ------------------------------------------------------ */
 
 static int netns_up(struct run *r, char *got, size_t glen)
@@ -273,7 +306,8 @@ bool topo_up(struct run *r)
 		return true;
 	snprintf(r->scope, sizeof r->scope, "topology");
 	r->cl.list = r->checks;
-	if (r->topo->mode == TOPO_NETNS && netns_up(r, got, sizeof got)) {
+	if (r->topo->mode == TOPO_NETNS &&
+	    (names_file(r, got, sizeof got) || netns_up(r, got, sizeof got))) {
 		check_add(&r->cl, false, "set up", "namespaces, links and routes", got, NULL);
 		return false;
 	}
@@ -284,6 +318,7 @@ bool topo_up(struct run *r)
 
 void topo_down(struct run *r)
 {
+	run_set_hosts_file(NULL);
 	emu_stop(r);
 	for (size_t h = 0; r->topo && r->ns_made && h < r->topo->nhosts; h++)
 		if (r->ns_made[h])
