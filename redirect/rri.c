@@ -368,6 +368,11 @@ static bool domain_ok(const char *s)
 	return lab > 0;
 }
 
+bool rri_domain_valid(const char *name)
+{
+	return domain_ok(name);
+}
+
 /* Characters a URI may hold as written (RFC 3986 §2, plus '%'). */
 static bool uri_chars_ok(const char *s)
 {

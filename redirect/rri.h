@@ -204,6 +204,9 @@ bool rri_media_type_is(const char *content_type, const char *ptype);
  * outside strings, without parsing): a guard to run before a parser. */
 bool rri_json_depth_ok(const char *s, size_t len, int max_depth);
 
+/* A domain name in A-labels as qname, name and cname take it. */
+bool rri_domain_valid(const char *name);
+
 /* A CDN Provider ID, §4.8: "AS" digits ":" qualifier (1..64 printable
  * characters, no spaces or quotes). */
 bool rri_provider_id_valid(const char *id);
