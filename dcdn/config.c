@@ -46,6 +46,9 @@ const struct conf_item dcdn_conf_table[] = {
 		  "CORS headers on every answer and OPTIONS preflight answers (browser players)"),
 	CONF_STR("cors_origin", struct dcdn_conf, cors_origin, "*", 0,
 		 "Access-Control-Allow-Origin of CORS answers"),
+	CONF_OBJ("rri", struct dcdn_conf, rri, dcdn_ri_table, 0,
+		 "RFC 7975 redirection interface and RFC 8008 capabilities (docs/redirection-"
+		 "interface.md); on when rri.listen is set"),
 	CONF_END
 };
 
@@ -128,6 +131,8 @@ int dcdn_conf_check(const struct dcdn_conf *c, char *err, size_t errlen)
 	if (c->max_object_size > c->cache_size)
 		return fail(err, errlen, "max_object_size: %lld is more than cache_size (%lld)",
 			    c->max_object_size, c->cache_size);
+	if (dcdn_ri_conf_check(&c->rri, err, errlen))
+		return CDNI_ECONFIG;
 	return check_usign(c, err, errlen);
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "common/conf.h"
+#include "dcdn/ri.h"
 #include "dcdn/usign.h"
 
 struct dcdn_conf {
@@ -25,6 +26,7 @@ struct dcdn_conf {
 	struct dcdn_usign_conf uri_signing; /* RFC 9246 enforcement; on when keys is set */
 	bool cors;                 /* CORS headers on every answer, preflight answers */
 	char *cors_origin;         /* Access-Control-Allow-Origin */
+	struct dcdn_ri_conf rri;   /* RFC 7975 redirection interface (ri.h); on with rri.listen */
 };
 
 extern const struct conf_item dcdn_conf_table[];

@@ -1,5 +1,5 @@
 # dcdn/: cdni-dcdn, a dCDN surrogate (HTTPS caching reverse proxy).
 DCDN_SRCS := $(filter-out dcdn/main.c,$(wildcard dcdn/*.c))
 $(eval $(call LIBRARY,dcdn,$(DCDN_SRCS)))
-$(eval $(call PROGRAM,cdni-dcdn,dcdn/main.c,dcdn urisign common))
-$(foreach t,$(wildcard dcdn/t/*.c),$(eval $(call UNIT,dcdn,$(t),dcdn tap urisign common)))
+$(eval $(call PROGRAM,cdni-dcdn,dcdn/main.c,dcdn rri urisign common))
+$(foreach t,$(wildcard dcdn/t/*.c),$(eval $(call UNIT,dcdn,$(t),dcdn rri tap urisign common)))
