@@ -241,9 +241,13 @@ static int generate_one(const struct sc_content *c, const char *dir, char *err, 
 	*slash = '\0';
 	rc = fs_mkdir_p(file);
 	*slash = '/';
-	if (rc == 0)
+	if (rc == 0 && c->from) {
+		unlink(file);
+		rc = fs_append_file(file, c->from);
+	} else if (rc == 0) {
 		rc = c->text ? fs_write(file, c->text, strlen(c->text))
 			     : write_random(file, c->path, c->size);
+	}
 	if (rc)
 		snprintf(err, errlen, "content.%s: cannot write %s: %s", c->path, file,
 			 strerror(errno));

@@ -9,3 +9,6 @@ $(foreach t,$(wildcard scenarios/t/*.c),$(eval $(call UNIT,scenarios,$(t),tap sc
 $(BIN)/cdni-onpath: scenarios/tools/onpath.py | $(BIN)
 	install -m 755 $< $@
 ALL_BINS += $(BIN)/cdni-onpath
+$(BIN)/cdni-tlsrec: scenarios/tools/tlsrec.py | $(BIN)
+	install -m 755 $< $@
+ALL_BINS += $(BIN)/cdni-tlsrec

@@ -331,6 +331,11 @@ void report_transfers_html(struct buf *b, json_t *step)
 		esc(b, str(step, "exit"));
 		buf_puts(b, "</p>");
 	}
+	if (str(step, "output_text") && *str(step, "output_text")) {
+		buf_puts(b, "<pre class=\"out\">");
+		esc(b, str(step, "output_text"));
+		buf_puts(b, "</pre>");
+	}
 	if (!json_array_size(json_object_get(step, "transfers")))
 		return;
 	buf_puts(b, "<h3>Transfers</h3><table><tr><th>#</th><th>URL</th><th>status</th>"
@@ -356,6 +361,9 @@ void report_transfers_md(struct buf *b, json_t *step)
 
 	if (str(step, "command"))
 		buf_printf(b, "`%s` → %s\n\n", str(step, "command"), str(step, "exit"));
+	if (str(step, "output_text") && *str(step, "output_text"))
+		buf_printf(b, "```\n%s%s```\n\n", str(step, "output_text"),
+			   str(step, "output_text")[strlen(str(step, "output_text")) - 1] == '\n' ? "" : "\n");
 	if (!json_array_size(json_object_get(step, "transfers")))
 		return;
 	buf_puts(b, "| # | URL | status | new connections | connect ms | TLS ms | TTFB ms | total ms |\n"

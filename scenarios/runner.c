@@ -499,14 +499,21 @@ static int content_make(struct run *r, char *err, size_t errlen)
 			c[i].text = NULL;
 			rc = sc_fail(err, errlen, "%s: content.%s: %s", r->s->file, c[i].path, msg);
 		}
+		if (c[i].from && subst_string(&env, r->s->content[i].from, &c[i].from, msg, sizeof msg)) {
+			c[i].from = NULL;
+			rc = sc_fail(err, errlen, "%s: content.%s: %s", r->s->file, c[i].path, msg);
+		}
 	}
 	if (!c)
 		rc = sc_fail(err, errlen, "content: out of memory");
 	if (rc == 0)
 		rc = content_generate(c, r->s->ncontent, r->content, err, errlen);
-	for (size_t i = 0; c && i < r->s->ncontent; i++)
+	for (size_t i = 0; c && i < r->s->ncontent; i++) {
 		if (c[i].text != r->s->content[i].text)
 			free(c[i].text);
+		if (c[i].from != r->s->content[i].from)
+			free(c[i].from);
+	}
 	free(c);
 	return rc;
 }

@@ -293,13 +293,14 @@ static const struct conf_item top_table[] = {
 
 struct content_entry {
 	long long size;
-	char *text;
+	char *text, *from;
 };
 
 static const struct conf_item content_table[] = {
 	CONF_INT("size", struct content_entry, size, 0, SC_CONTENT_MAX, -1,
 		 "pseudo-random bytes"),
 	CONF_STR("text", struct content_entry, text, NULL, 0, "literal text"),
+	CONF_STR("from", struct content_entry, from, NULL, 0, "a file to copy"),
 	CONF_END
 };
 
@@ -369,13 +370,15 @@ static int load_content_entry(struct sc_content *c, const char *key, json_t *v, 
 		return sc_fail(err, errlen, "%s: %s", path, why);
 	if (conf_load(content_table, &e, v, path, err, errlen))
 		return CDNI_ECONFIG;
-	if ((e.size >= 0) == (e.text != NULL)) {
+	if ((e.size >= 0) + (e.text != NULL) + (e.from != NULL) != 1) {
 		conf_free(content_table, &e);
-		return sc_fail(err, errlen, "%s: needs exactly one of \"size\" and \"text\"", path);
+		return sc_fail(err, errlen, "%s: needs exactly one of \"size\", \"text\" and \"from\"",
+			       path);
 	}
 	c->path = strdup(key);
 	c->size = e.size;
 	c->text = e.text;
+	c->from = e.from;
 	return c->path ? 0 : sc_fail(err, errlen, "%s: out of memory", path);
 }
 
@@ -774,8 +777,8 @@ static int listener_declared(const struct sc_node *n, const char *lis, char *nam
 	size_t used = 0;
 
 	names[0] = '\0';
-	if (count == 0)
-		return 1;
+	if (count == 0 || (json_is_object(listen) && !json_object_get(listen, "name")))
+		return 1; /* a single unnamed listener: the program names it (cdni-keyserver: keyless) */
 	for (size_t i = 0; i < count; i++) {
 		l = json_is_array(listen) ? json_array_get(listen, i) : listen;
 		if (strcmp(listener_name(l), lis) == 0)
@@ -860,7 +863,9 @@ static int check_placeholders(const struct scenario *s, char *err, size_t errlen
 	for (size_t i = 0; i < s->ncontent; i++) {
 		char *v = NULL, msg[400];
 
-		if (s->content[i].text && subst_string(&env, s->content[i].text, &v, msg, sizeof msg))
+		const char *in = s->content[i].text ? s->content[i].text : s->content[i].from;
+
+		if (in && subst_string(&env, in, &v, msg, sizeof msg))
 			return sc_fail(err, errlen, "content.%s: %s", s->content[i].path, msg);
 		free(v);
 	}
@@ -959,6 +964,7 @@ void scenario_free(struct scenario *s)
 	for (size_t i = 0; i < s->ncontent; i++) {
 		free(s->content[i].path);
 		free(s->content[i].text);
+		free(s->content[i].from);
 	}
 	free(s->content);
 	for (size_t i = 0; i < s->nsteps; i++)

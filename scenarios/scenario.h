@@ -28,8 +28,9 @@
 
 struct sc_content {
 	char *path;     /* relative, checked: no "..", no leading "/" */
-	long long size; /* -1 with text */
+	long long size; /* -1 with text or from */
 	char *text;     /* NULL with size */
+	char *from;     /* a file to copy (placeholders: {{pki}}/csp-rsa.key) */
 };
 
 struct sc_host {

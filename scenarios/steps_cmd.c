@@ -352,6 +352,8 @@ static void cmd_checks(struct run *r, const struct sc_step *st, int exit_code, c
 					  NULL, NULL, r->dir, l ? l->views : NULL, l ? l->n : 0 },
 		    &r->cl);
 	expect_output(&st->expect, text, len, &r->cl);
+	if (text && st->kind != SC_STEP_CURL)
+		json_object_set_new(res, "output_text", json_stringn(text, len < 3000 ? len : 3000));
 	expect_duration(&st->expect, json_number_value(json_object_get(res, "duration_ms")), &r->cl);
 	if (st->kind == SC_STEP_CURL) {
 		json_t *phases = json_array(), *t;

@@ -101,7 +101,7 @@ static const struct bad_case bad_cases[] = {
 	{ "{\"name\":\"t\",\"content\":{\"/etc/x\":{\"size\":1}},\"nodes\":[" NODE_A "],\"steps\":[{\"wait_ms\":1}]}",
 	  "t.json: content./etc/x: must be a relative path" },
 	{ "{\"name\":\"t\",\"content\":{\"x\":{\"size\":1,\"text\":\"a\"}},\"nodes\":[" NODE_A "],\"steps\":[{\"wait_ms\":1}]}",
-	  "t.json: content.x: needs exactly one of \"size\" and \"text\"" },
+	  "t.json: content.x: needs exactly one of \"size\", \"text\" and \"from\"" },
 	{ "{\"name\":\"t\",\"content\":{\"x\":{}},\"nodes\":[" NODE_A "],\"steps\":[{\"wait_ms\":1}]}",
 	  "t.json: content.x: needs exactly one of" },
 	{ "{\"name\":\"t\",\"content\":{\"x\":{\"size\":-5}},\"nodes\":[" NODE_A "],\"steps\":[{\"wait_ms\":1}]}",
@@ -226,8 +226,9 @@ static void content_bytes(void)
 	uint64_t sa = content_seed("v/a.bin"), sb = content_seed("v/a.bin"),
 		 sc = content_seed("v/b.bin"), s1 = content_seed("v/a.bin");
 	char dir[] = "/tmp/cdni-sc-content.XXXXXX", path[200], hex[65];
-	char p1[] = "x/y/z.bin", p2[] = "t.txt", text[] = "abc";
-	struct sc_content entries[] = { { p1, 100000, NULL }, { p2, -1, text } };
+	char p1[] = "x/y/z.bin", p2[] = "t.txt", text[] = "abc", p3[] = "copy.txt", from[300];
+	struct sc_content entries[] = { { p1, 100000, NULL, NULL }, { p2, -1, text, NULL },
+					{ p3, -1, NULL, from } };
 	long long size;
 	char err[300];
 
@@ -240,13 +241,16 @@ static void content_bytes(void)
 	content_fill(&s1, one + 8, 12);
 	is_mem(one, sizeof one, a, sizeof a, "bytes do not depend on how they are asked for (8-byte steps)");
 	ok(mkdtemp(dir) != NULL, "temp dir");
-	ok(content_generate(entries, 2, dir, err, sizeof err) == 0, "content is generated");
+	snprintf(from, sizeof from, "%s/t.txt", dir);
+	ok(content_generate(entries, 3, dir, err, sizeof err) == 0, "content is generated");
 	snprintf(path, sizeof path, "%s/x/y/z.bin", dir);
 	ok(fs_sha256_file(path, hex, &size) == 0 && size == 100000, "a sized file has its size");
 	snprintf(path, sizeof path, "%s/t.txt", dir);
 	ok(fs_sha256_file(path, hex, &size) == 0 && size == 3 &&
 	   !strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
 	   "a text file holds the text (sha256 of \"abc\")");
+	snprintf(path, sizeof path, "%s/copy.txt", dir);
+	ok(fs_same_content(path, from) == 1, "a \"from\" entry is a copy of its file");
 	fs_remove_tree(dir);
 }
 

@@ -5,9 +5,11 @@
       an HTTP relay: forwards each request to UPSTREAM (host:port, plain
       HTTP) and rewrites the Location of a 3xx answer to REWRITE + path
       (what anyone on an http leg can do)
-  onpath.py [-c IGNORED] tcp ADDR UPSTREAM
+  onpath.py [-c IGNORED] tcp ADDR UPSTREAM [RECORD]
       a TCP relay: forwards bytes both ways to UPSTREAM; with TLS inside it
-      sees ciphertext only and can change nothing without breaking it
+      sees ciphertext only and can change nothing without breaking it. With
+      RECORD, each connection's bytes are kept in RECORD.c2s and RECORD.s2c
+      (the last connection's): a recorded handshake, for later
   onpath.py [-c IGNORED] tls ADDR UPSTREAM REWRITE CERT KEY
       terminates TLS itself with CERT/KEY (not the site's), then acts as
       the http relay: the UA's certificate check must refuse it
@@ -75,12 +77,14 @@ def relay_http(conn, peer, upstream, rewrite):
         upstream="http://%s%s" % (upstream, uri), note=note)
 
 
-def pump(a, b):
+def pump(a, b, rec=None):
     try:
         while True:
             d = a.recv(65536)
             if not d:
                 break
+            if rec:
+                rec.write(d)
             b.sendall(d)
     except OSError:
         pass
@@ -91,13 +95,18 @@ def pump(a, b):
             pass
 
 
-def relay_tcp(conn, peer, upstream):
+def relay_tcp(conn, peer, upstream, record=None):
     host, port = upstream.rsplit(":", 1)
     up = socket.create_connection((host, int(port)), timeout=10)
-    t = threading.Thread(target=pump, args=(up, conn), daemon=True)
+    c2s = open(record + ".c2s", "wb") if record else None
+    s2c = open(record + ".s2c", "wb") if record else None
+    t = threading.Thread(target=pump, args=(up, conn, s2c), daemon=True)
     t.start()
-    pump(conn, up)
+    pump(conn, up, c2s)
     t.join(10)
+    for f in (c2s, s2c):
+        if f:
+            f.close()
     log(peer="%s:%d" % peer, method="TCP", uri="(bytes relayed: TLS, opaque)", status=0,
         note="cannot read or change what TLS protects")
 
@@ -105,7 +114,7 @@ def relay_tcp(conn, peer, upstream):
 def serve(conn, peer, args):
     try:
         if args[0] == "tcp":
-            relay_tcp(conn, peer, args[2])
+            relay_tcp(conn, peer, args[2], args[3] if len(args) > 3 else None)
         else:
             relay_http(conn, peer, args[2], args[3])
     except (OSError, ValueError, IndexError) as e:

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Read a recorded TLS 1.2 handshake (cdni-onpath tcp ... RECORD) and show
+what an edge with access to a key server could do with it (the paper's
+security point: RSA key transport against signed Diffie-Hellman).
+
+  tlsrec.py [-c IGNORED] cke RECORD OUT
+      print the key exchange; for RSA key transport, write the encrypted
+      premaster of the ClientKeyExchange to OUT (what the edge would send
+      to the key server's decrypt operation) and exit 0; for (EC)DHE, say
+      that there is nothing a key server could decrypt and exit 3
+  tlsrec.py [-c IGNORED] master RECORD PREMASTER KEYLOG
+      derive the master secret from a premaster (the key server's answer)
+      and the recorded randoms and handshake (extended master secret when
+      negotiated) and compare it with the client's key log: exit 0 when the
+      recorded session's keys are recovered
+"""
+import hashlib
+import hmac
+import sys
+
+KX_RSA = {0x009c, 0x009d, 0x002f, 0x0035, 0x003c, 0x003d}
+
+
+def records(data):
+    """Handshake bytes before the first ChangeCipherSpec."""
+    hs, i = b"", 0
+    while i + 5 <= len(data):
+        ctype, length = data[i], int.from_bytes(data[i + 3:i + 5], "big")
+        if ctype == 20:
+            break
+        if ctype == 22:
+            hs += data[i + 5:i + 5 + length]
+        i += 5 + length
+    return hs
+
+
+def messages(hs):
+    out, i = [], 0
+    while i + 4 <= len(hs):
+        t, n = hs[i], int.from_bytes(hs[i + 1:i + 4], "big")
+        out.append((t, hs[i:i + 4 + n]))
+        i += 4 + n
+    return out
+
+
+def load(record):
+    c2s = messages(records(open(record + ".c2s", "rb").read()))
+    s2c = messages(records(open(record + ".s2c", "rb").read()))
+    ch = next(m for t, m in c2s if t == 1)
+    sh = next(m for t, m in s2c if t == 2)
+    cke = next((m for t, m in c2s if t == 16), None)
+    sid_len = sh[4 + 34]
+    suite = int.from_bytes(sh[4 + 35 + sid_len:4 + 37 + sid_len], "big")
+    ext_at = 4 + 37 + sid_len + 1
+    ems, j = False, ext_at + 2
+    while j + 4 <= len(sh):
+        et, el = int.from_bytes(sh[j:j + 2], "big"), int.from_bytes(sh[j + 2:j + 4], "big")
+        ems |= et == 0x0017
+        j += 4 + el
+    transcript = b"".join([ch] + [m for t, m in s2c] + ([cke] if cke else []))
+    return dict(client_random=ch[6:38], server_random=sh[6:38], suite=suite, cke=cke,
+                ems=ems, transcript=transcript)
+
+
+def prf(secret, label, seed, n):
+    out, a = b"", label + seed
+    while len(out) < n:
+        a = hmac.new(secret, a, hashlib.sha256).digest()
+        out += hmac.new(secret, a + label + seed, hashlib.sha256).digest()
+    return out[:n]
+
+
+def cmd_cke(record, out):
+    r = load(record)
+    print("cipher suite 0x%04x; client random %s" % (r["suite"], r["client_random"].hex()))
+    if r["suite"] not in KX_RSA:
+        print("key exchange: signed (EC)DHE. The ClientKeyExchange carries the client's public "
+              "value (%d bytes); the premaster comes from a Diffie-Hellman computation that "
+              "needs the client's or the edge's ephemeral private key. The key server only "
+              "signed the server's parameters: nothing it holds or does decrypts this session."
+              % (len(r["cke"]) - 5 if r["cke"] else 0))
+        return 3
+    enc = r["cke"][6:]
+    open(out, "wb").write(enc)
+    print("key exchange: RSA key transport. The ClientKeyExchange holds the premaster "
+          "encrypted to the certificate's RSA key (%d bytes), written to %s: whoever gets "
+          "it decrypted holds this session's keys" % (len(enc), out))
+    return 0
+
+
+def cmd_master(record, premaster_file, keylog):
+    r = load(record)
+    pms = open(premaster_file, "rb").read()
+    if r["ems"]:
+        master = prf(pms, b"extended master secret", hashlib.sha256(r["transcript"]).digest(), 48)
+    else:
+        master = prf(pms, b"master secret", r["client_random"] + r["server_random"], 48)
+    want = None
+    for line in open(keylog):
+        f = line.split()
+        if len(f) == 3 and f[0] == "CLIENT_RANDOM" and f[1] == r["client_random"].hex():
+            want = f[2]
+    print("premaster from the key server: %d bytes, version %s" % (len(pms), pms[:2].hex()))
+    print("master secret derived%s: %s" % (" (extended master secret)" if r["ems"] else "",
+                                           master.hex()))
+    print("master secret in the client's key log: %s" % want)
+    if want == master.hex():
+        print("RECOVERED: the recorded session's master secret, from one decrypt call")
+        return 0
+    print("not recovered")
+    return 1
+
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    if a[:1] == ["-c"]:
+        a = a[2:]
+    sys.exit(cmd_cke(a[1], a[2]) if a[0] == "cke" else cmd_master(a[1], a[2], a[3]))
