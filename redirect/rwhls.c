@@ -413,4 +413,4 @@ static void hls_close(void *st)
 	free(h);
 }
 
-const struct rw_fmt_ops rw_hls_ops = { hls_open, hls_feed, hls_finish, hls_close };
+const struct rw_fmt_ops rw_hls_ops = { hls_open, hls_feed, hls_finish, hls_close, NULL };

@@ -61,7 +61,7 @@ static void copy_to(struct html *h, struct buf *out, size_t end)
 
 /* ---- entities ---- */
 
-static void put_utf8(struct buf *b, unsigned long cp)
+void rw_put_utf8(struct buf *b, unsigned long cp)
 {
 	char u[4];
 
@@ -130,7 +130,7 @@ static void entity_decode(struct buf *b, const char *s, size_t n)
 			buf_putc(b, named[k].c);
 			i += strlen(named[k].ent);
 		} else if ((k = numeric_ref(s + i, n - i, &cp))) {
-			put_utf8(b, cp);
+			rw_put_utf8(b, cp);
 			i += k;
 		} else {
 			buf_putc(b, '&');
@@ -448,4 +448,4 @@ static void html_close(void *st)
 	free(h);
 }
 
-const struct rw_fmt_ops rw_html_ops = { html_open, html_feed, html_finish, html_close };
+const struct rw_fmt_ops rw_html_ops = { html_open, html_feed, html_finish, html_close, NULL };

@@ -143,11 +143,22 @@ struct rw_fmt_ops {
 		    size_t errlen);
 	int (*finish)(void *st, struct buf *out, char *err, size_t errlen);
 	void (*close)(void *st);
+	/* optional: the whole document at once, read in place (no copy) */
+	int (*whole)(void *st, const char *data, size_t len, struct buf *out, char *err,
+		     size_t errlen);
 };
 
 extern const struct rw_fmt_ops rw_hls_ops, rw_dash_ops, rw_html_ops;
 
 const struct rw_policy *rw_ctx_policy(const struct rw_ctx *x);
+
+/* Fault in the pages of [p, p + len) at once (one call instead of a trap
+ * per page: first touches are what a short-lived rewrite pays most for);
+ * a hint, nothing happens below 64 kB or where the kernel cannot. */
+void rw_prefault(void *p, size_t len);
+
+/* Append code point cp to b as UTF-8. */
+void rw_put_utf8(struct buf *b, unsigned long cp);
 
 /* Append s to b escaped for the format: HTML attribute values (& < > " '),
  * XML is done by libxml2. */

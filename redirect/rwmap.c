@@ -2,10 +2,12 @@
  * whether it is ours, ask the policy, write the result (the reference as it
  * was, or an absolute URL on the chosen CDN) and sign it (RFC 9246). Also
  * the per-document context, the API answer and the format dispatch. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include "common/err.h"
 #include "common/http.h"
@@ -539,6 +541,18 @@ void rw_answer_clear(struct rw_answer *a)
 	memset(a, 0, sizeof *a);
 }
 
+void rw_prefault(void *p, size_t len)
+{
+	uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + len) & ~(uintptr_t)4095;
+
+#ifdef MADV_POPULATE_WRITE
+	if (len >= 65536 && e > a)
+		(void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+#else
+	(void)a; (void)e;
+#endif
+}
+
 /* ---- streams ---- */
 
 struct rw_stream {
@@ -621,13 +635,18 @@ int rw_rewrite(struct rw_ctx *x, enum rw_format f, const void *in, size_t len, s
 		snprintf(err, errlen, "cannot start a %s rewriter", rw_format_name(f));
 		return rc;
 	}
-	/* room for the usual growth (absolute URLs, tokens) at once: no chain of
-	 * reallocations and copies */
-	if (out->len == 0)
-		buf_reserve(out, len * 2 + 4096 < x->p->max_output ? len * 2 + 4096 : x->p->max_output);
-	rc = out->err ? out->err : rw_stream_feed(s, in, len, out);
-	if (!rc)
-		rc = rw_stream_finish(s, out);
+	if (s->ops->whole) { /* sizes its output itself */
+		rc = checked(s, s->ops->whole(s->st, in, len, out, s->err, sizeof s->err), out);
+	} else {
+		/* room for the usual growth (absolute URLs, tokens) at once: no
+		 * chain of reallocations and copies, no trap per page */
+		size_t room = len * 2 + 4096 < x->p->max_output ? len * 2 + 4096 : x->p->max_output;
+		if (buf_reserve(out, room) == 0)
+			rw_prefault(out->data + out->len, room);
+		rc = out->err ? out->err : rw_stream_feed(s, in, len, out);
+		if (!rc)
+			rc = rw_stream_finish(s, out);
+	}
 	if (rc)
 		snprintf(err, errlen, "%s", rw_stream_error(s));
 	rw_stream_free(s);
