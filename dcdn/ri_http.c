@@ -129,9 +129,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 		*size = 0;
 		return MHD_YES;
 	}
+	if (strcmp(url, s->c->path) == 0 && strcmp(method, "POST") == 0)
+		return on_post(s, mc, q, data, size);
+	if (*size) { /* a body nobody reads: dropped, answered at its end */
+		*size = 0;
+		return MHD_YES;
+	}
 	if (strcmp(url, s->c->path) == 0)
-		return strcmp(method, "POST") == 0 ? on_post(s, mc, q, data, size)
-						   : refuse(mc, q, 405, "POST");
+		return refuse(mc, q, 405, "POST");
 	if (strcmp(url, s->c->fci_path) == 0) {
 		const char *fci = dcdn_ri_fci(s->ri, &len);
 		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
