@@ -12,3 +12,6 @@ ALL_BINS += $(BIN)/cdni-onpath
 $(BIN)/cdni-tlsrec: scenarios/tools/tlsrec.py | $(BIN)
 	install -m 755 $< $@
 ALL_BINS += $(BIN)/cdni-tlsrec
+$(BIN)/cdni-ttfb-verdict: scenarios/tools/ttfb_verdict.py | $(BIN)
+	install -m 755 $< $@
+ALL_BINS += $(BIN)/cdni-ttfb-verdict

@@ -529,7 +529,7 @@ static int run_setup(struct run *r, const char *run_dir, char *err, size_t errle
 	snprintf(r->shown, sizeof r->shown, "%s", run_dir);
 	run_path(r, "content", r->content, sizeof r->content);
 	r->env = (struct subst_env){ r->o->pki, r->dir, r->content, r->o->bin, run_listener_lookup,
-				     r, topo_host_addr };
+				     r, topo_host_addr, topo_rtt };
 	for (size_t i = 0; i < r->s->nodes.n; i++) {
 		r->nodes[i].sc = (const struct sc_node *)r->s->nodes.v + i;
 		r->nodes[i].index = i;

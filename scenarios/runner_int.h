@@ -69,6 +69,8 @@ json_t *topo_result(const struct run *r);
 const char *topo_netns(const struct run *r, int h);
 /* Host address lookup for placeholders ({{HOST.addr}}). */
 int topo_host_addr(void *ctx, const char *name, char *out, size_t outlen);
+/* Round trip between two hosts, for placeholders ({{rtt.A.B}}). */
+int topo_rtt(void *ctx, const char *a, const char *b, char *out, size_t outlen);
 /* Remove namespaces of earlier runs whose runner is gone ("cdni-PID-*"). */
 void topo_reap_stale(void);
 

@@ -821,10 +821,21 @@ static int static_host(void *ctx, const char *name, char *out, size_t outlen)
 	return 0;
 }
 
+static int static_rtt(void *ctx, const char *a, const char *b, char *out, size_t outlen)
+{
+	const struct static_ctx *c = ctx;
+
+	if (!scenario_host(c->s, a, NULL) || !scenario_host(c->s, b, NULL))
+		return CDNI_ENOTFOUND;
+	snprintf(out, outlen, "1");
+	return 0;
+}
+
 static int check_placeholders(const struct scenario *s, char *err, size_t errlen)
 {
 	struct static_ctx c = { s, 0 };
-	struct subst_env env = { "PKI", "RUN", "CONTENT", "BIN", static_listener, &c, static_host };
+	struct subst_env env = { "PKI", "RUN", "CONTENT", "BIN", static_listener, &c, static_host,
+				 static_rtt };
 	const struct sc_node *nodes = s->nodes.v;
 	json_t *out = NULL;
 	char path[64];

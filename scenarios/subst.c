@@ -38,6 +38,11 @@ static int resolve_listener(const struct subst_env *env, char *name, char *out, 
 	if (!part && strcmp(lis, "addr") == 0 && env->host &&
 	    env->host(env->ctx, node, out, outlen) == 0)
 		return 0;
+	if (strcmp(node, "rtt") == 0 && part && env->rtt) {
+		if (env->rtt(env->ctx, lis, part, out, outlen))
+			return sc_fail(why, whylen, "no route between hosts \"%s\" and \"%s\"", lis, part);
+		return 0;
+	}
 	if (!*node || !*lis || (part && strcmp(part, "port") && strcmp(part, "addr")) ||
 	    (part && strchr(part, '.')))
 		return sc_fail(why, whylen, "not a known form");

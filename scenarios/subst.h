@@ -5,6 +5,8 @@
  *   {{NODE.LISTENER.addr}}                   ADDR ("127.0.0.1", or "[::1]" for IPv6)
  *   {{NODE.LISTENER.port}}                   PORT
  *   {{HOST.addr}}                            the address of a host of the topology
+ *   {{rtt.A.B}}                              the configured round trip between hosts A
+ *                                            and B in ms (along the route; --fast scales it)
  *
  * Spaces just inside the braces are ignored. "{{" always opens a
  * placeholder; one without "}}" is an error, and so is any name the
@@ -33,6 +35,8 @@ struct subst_env {
 	 * CDNI_E* code when there is no such host (then NAME.addr is tried as
 	 * a node's listener). Same ctx. */
 	int (*host)(void *ctx, const char *name, char *out, size_t outlen);
+	/* Optional: the round trip between hosts a and b ("142"); same ctx. */
+	int (*rtt)(void *ctx, const char *a, const char *b, char *out, size_t outlen);
 };
 
 /* Substitute every placeholder of in into a new string *out. On failure err

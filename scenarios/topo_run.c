@@ -80,6 +80,24 @@ int topo_host_addr(void *ctx, const char *name, char *out, size_t outlen)
 	return CDNI_ENOTFOUND;
 }
 
+int topo_rtt(void *ctx, const char *a, const char *b, char *out, size_t outlen)
+{
+	const struct run *r = ctx;
+	size_t n = r->topo ? r->topo->nhosts : 0;
+	int i = -1, j = -1;
+
+	for (size_t k = 0; k < n; k++) {
+		if (strcmp(r->topo->hosts[k].name, a) == 0)
+			i = (int)k;
+		if (strcmp(r->topo->hosts[k].name, b) == 0)
+			j = (int)k;
+	}
+	if (i < 0 || j < 0 || r->topo->path_ms[(size_t)i * n + (size_t)j] < 0)
+		return CDNI_ENOTFOUND;
+	snprintf(out, outlen, "%g", 2 * r->topo->path_ms[(size_t)i * n + (size_t)j]);
+	return 0;
+}
+
 /* ---- the mode --------------------------------------------------------- */
 
 static int choose_mode(const struct run *r, char *note, size_t len)

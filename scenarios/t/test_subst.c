@@ -32,7 +32,7 @@ static int host(void *ctx, const char *name, char *out, size_t outlen)
 	return 0;
 }
 
-static const struct subst_env env = { "/p", "/r", "/r/content", "/b", lookup, NULL, host };
+static const struct subst_env env = { "/p", "/r", "/r/content", "/b", lookup, NULL, host, NULL };
 
 static void good(const char *in, const char *want)
 {
