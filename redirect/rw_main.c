@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -83,7 +84,16 @@ static enum rw_format format_of(const struct opts *o)
 	return RW_FMT_HTML;
 }
 
-static int read_input(const char *file, struct buf *in)
+/* The document: a regular file is mapped (its pages come from the page
+ * cache at once, no copy), anything else is read into in->b. */
+struct input {
+	const char *data;
+	size_t len;
+	void *map;
+	struct buf b;
+};
+
+static int read_input(const char *file, struct input *in)
 {
 	FILE *f = file ? fopen(file, "rb") : stdin;
 	struct stat st;
@@ -91,15 +101,25 @@ static int read_input(const char *file, struct buf *in)
 
 	if (!f)
 		return CDNI_EIO;
-	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
-		buf_reserve(in, (size_t)st.st_size + 1);
-	while (buf_reserve(in, 65536) == 0 && (n = fread(in->data + in->len, 1, 65536, f)) > 0) {
-		in->len += n;
-		in->data[in->len] = '\0';
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (in->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+			    fileno(f), 0)) != MAP_FAILED) {
+		in->data = in->map;
+		in->len = (size_t)st.st_size;
+		if (file)
+			fclose(f);
+		return 0;
+	}
+	in->map = NULL;
+	while (buf_reserve(&in->b, 65536) == 0 && (n = fread(in->b.data + in->b.len, 1, 65536, f)) > 0) {
+		in->b.len += n;
+		in->b.data[in->b.len] = '\0';
 	}
 	if (file)
 		fclose(f);
-	return in->err;
+	in->data = in->b.data ? in->b.data : "";
+	in->len = in->b.len;
+	return in->b.err;
 }
 
 static double seconds(void)
@@ -112,7 +132,7 @@ static double seconds(void)
 
 /* One rewrite into out; st gets the counts. */
 static int once(const struct rw_policy *p, const struct opts *o, enum rw_format f,
-		const struct buf *in, struct buf *out, struct rw_stats *st, char *err, size_t errlen)
+		const struct input *in, struct buf *out, struct rw_stats *st, char *err, size_t errlen)
 {
 	struct rw_ctx *x = NULL;
 	int rc = rw_ctx_new(&x, p, o->url, o->origin, o->now);
@@ -122,14 +142,14 @@ static int once(const struct rw_policy *p, const struct opts *o, enum rw_format 
 		return rc;
 	}
 	buf_reset(out);
-	rc = rw_rewrite(x, f, in->data ? in->data : "", in->len, out, err, errlen);
+	rc = rw_rewrite(x, f, in->data, in->len, out, err, errlen);
 	rw_ctx_stats(x, st);
 	rw_ctx_free(x);
 	return rc;
 }
 
 static int bench(const struct rw_policy *p, const struct opts *o, enum rw_format f,
-		 const struct buf *in, struct buf *out, char *err, size_t errlen)
+		 const struct input *in, struct buf *out, char *err, size_t errlen)
 {
 	struct rw_stats st;
 	double t0 = seconds(), t;
@@ -156,7 +176,8 @@ int main(int argc, char **argv)
 	struct rw_conf conf;
 	struct rw_policy *p = NULL;
 	struct opts o;
-	struct buf in, out;
+	struct input in = { .data = "" };
+	struct buf out;
 	struct rw_stats st;
 	char err[512];
 	enum rw_format f;
@@ -165,7 +186,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc == 100 ? 0 : rc;
 	memset(&conf, 0, sizeof conf);
-	buf_init(&in, 0);
+	buf_init(&in.b, 0);
 	buf_init(&out, 0);
 	if ((f = format_of(&o)) == RW_FMT_NONE) {
 		fprintf(stderr, "cdni-rewrite: -f: must be hls, dash or html\n");
@@ -189,7 +210,9 @@ int main(int argc, char **argv)
 	}
 	status = fwrite(out.data ? out.data : "", 1, out.len, stdout) == out.len ? 0 : 1;
 done:
-	buf_free(&in);
+	if (in.map)
+		munmap(in.map, in.len);
+	buf_free(&in.b);
 	buf_free(&out);
 	rw_policy_free(p);
 	conf_free(rw_conf_table, &conf);

@@ -671,15 +671,21 @@ static int add_edit(struct dash *d, struct edit e)
 	return 0;
 }
 
+static const bool special[256] = { ['&'] = true, ['<'] = true, ['>'] = true, ['"'] = true,
+				   ['\''] = true };
+
 /* s escaped for XML: as an attribute value in quote (0: as text). */
 static uint32_t escaped(struct dash *d, const char *s, size_t len, char quote, size_t *out_len)
 {
 	size_t at = d->arena.len, from = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		const char *e = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;"
-			      : s[i] == '>' && !quote ? "&gt;" : s[i] == '"' && quote == '"' ? "&quot;"
-			      : s[i] == '\'' && quote == '\'' ? "&apos;" : NULL;
+		const char *e;
+		if (!special[(unsigned char)s[i]])
+			continue;
+		e = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;"
+		  : s[i] == '>' && !quote ? "&gt;" : s[i] == '"' && quote == '"' ? "&quot;"
+		  : s[i] == '\'' && quote == '\'' ? "&apos;" : NULL;
 		if (!e)
 			continue;
 		buf_append(&d->arena, s + from, i - from);
@@ -1430,30 +1436,37 @@ static int precheck(struct dash *d, char *err, size_t errlen)
 
 static int parse(struct dash *d, char *err, size_t errlen)
 {
-	xmlSAXHandlerPtr sax;
+	xmlSAXHandler sax;
+	size_t at = 0;
 	int rc;
 
-	if (!(d->ctxt = xmlNewParserCtxt()))
+	memset(&sax, 0, sizeof sax);
+	sax.initialized = XML_SAX2_MAGIC;
+	sax.startElementNs = on_start;
+	sax.endElementNs = on_end;
+	sax.characters = on_text;
+	sax.cdataBlock = on_text;
+	sax.internalSubset = on_dtd;
+	sax.externalSubset = on_dtd;
+	sax.entityDecl = on_entity;
+	/* pushed in pieces: the parser's buffer stays small (it drops what it
+	 * has read) and the callbacks' pointers map back to input offsets */
+	if (!(d->ctxt = xmlCreatePushParserCtxt(&sax, NULL, NULL, 0, rw_ctx_base(d->x))))
 		return CDNI_ENOMEM;
-	sax = d->ctxt->sax;
-	memset(sax, 0, sizeof *sax);
-	sax->initialized = XML_SAX2_MAGIC;
-	sax->startElementNs = on_start;
-	sax->endElementNs = on_end;
-	sax->characters = on_text;
-	sax->cdataBlock = on_text;
-	sax->internalSubset = on_dtd;
-	sax->externalSubset = on_dtd;
-	sax->entityDecl = on_entity;
 	d->ctxt->_private = d;
 	/* no encoding conversion (the input's own bytes are spliced), no
 	 * network, no entity substitution, no DTD loading */
-	xmlCtxtReadMemory(d->ctxt, d->s, (int)d->n, rw_ctx_base(d->x), NULL,
-			  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC);
+	xmlCtxtUseOptions(d->ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+				   XML_PARSE_IGNORE_ENC);
+	do {
+		size_t k = d->n - at < 16384 ? d->n - at : 16384;
+		xmlParseChunk(d->ctxt, d->s + at, (int)k, at + k == d->n);
+		at += k;
+	} while (at < d->n && !d->rc && d->ctxt->wellFormed);
 	if (d->rc) {
 		snprintf(err, errlen, "%s", d->err);
 		rc = d->rc;
-	} else if (!d->ctxt->wellFormed || !d->nnodes) {
+	} else if (!d->ctxt->wellFormed || !d->nnodes || d->depth) {
 		xmlErrorPtr e = xmlCtxtGetLastError(d->ctxt);
 		snprintf(err, errlen, "mpd: invalid XML at line %d: %.*s", e ? e->line : 0,
 			 e && e->message ? (int)strcspn(e->message, "\n") : 7,
@@ -1474,7 +1487,11 @@ static int splice(struct dash *d, struct buf *out)
 {
 	int rc;
 
-	qsort(d->edits, d->nedits, sizeof *d->edits, edit_cmp);
+	for (size_t i = 1; i < d->nedits; i++) /* usually made in order already */
+		if (edit_cmp(&d->edits[i - 1], &d->edits[i]) > 0) {
+			qsort(d->edits, d->nedits, sizeof *d->edits, edit_cmp);
+			break;
+		}
 	d->count = 0;
 	if ((rc = render(d, NULL, 0, (uint32_t)d->n, NONE, 0)))
 		return rc;
@@ -1482,6 +1499,24 @@ static int splice(struct dash *d, struct buf *out)
 		return out->err;
 	rw_prefault(out->data + out->len, d->count);
 	return render(d, out, 0, (uint32_t)d->n, NONE, 0) ? CDNI_EPARSE : out->err;
+}
+
+/* Room for what a document of this size usually needs (a URI value every
+ * 32 bytes, new text twice the input), prefaulted: growing by doubling
+ * would copy, and first touches one page at a time are what a short run
+ * pays most for. */
+static int reserve(struct dash *d)
+{
+	size_t k = d->n / 32 + 64;
+
+	if (!(d->vals = malloc(k * sizeof *d->vals)) || !(d->edits = malloc(k * sizeof *d->edits)) ||
+	    buf_reserve(&d->arena, d->n * 2 + 4096))
+		return CDNI_ENOMEM;
+	d->cvals = d->cedits = k;
+	rw_prefault(d->vals, k * sizeof *d->vals);
+	rw_prefault(d->edits, k * sizeof *d->edits);
+	rw_prefault(d->arena.data, d->n * 2 + 4096);
+	return 0;
 }
 
 static int dash_whole(void *st, const char *data, size_t len, struct buf *out, char *err,
@@ -1492,7 +1527,7 @@ static int dash_whole(void *st, const char *data, size_t len, struct buf *out, c
 
 	d->s = data ? data : "";
 	d->n = len;
-	if ((rc = precheck(d, err, errlen)) || (rc = parse(d, err, errlen)))
+	if ((rc = precheck(d, err, errlen)) || (rc = reserve(d)) || (rc = parse(d, err, errlen)))
 		return rc;
 	if ((rc = walk(d, 0, NULL, 0)) || (rc = settle_uses(d)))
 		return rc;
