@@ -121,7 +121,10 @@ void report_mermaid(struct buf *b, json_t *step)
 				to = k;
 		}
 		buf_printf(b, "    p%zu%sp%zu: ", from,
-			   strcmp(str(m, "kind"), "request") == 0 ? "->>+" : "-->>-", to);
+			   strcmp(str(m, "kind"), "request") == 0   ? "->>+"
+			   : strcmp(str(m, "kind"), "message") == 0 ? (json_integer_value(json_object_get(m, "status")) ? "-->>" : "->>")
+								    : "-->>-",
+			   to);
 		md_text(b, str(m, "label"), 1);
 		if (str(m, "note") && *str(m, "note")) {
 			buf_puts(b, "<br/>");

@@ -17,6 +17,22 @@ static void esc(struct buf *b, const char *s)
 	xml_escape(b, s ? s : "");
 }
 
+/* Escaped text that keeps its line breaks (for <pre>). */
+static void esc_lines(struct buf *b, const char *s)
+{
+	for (const char *l = s; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t n = nl ? (size_t)(nl - l) : strlen(l);
+		char line[1024];
+
+		snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), l);
+		xml_escape(b, line);
+		if (nl)
+			buf_putc(b, '\n');
+		l = nl ? nl + 1 : l + n;
+	}
+}
+
 static double dnum(json_t *o, const char *k)
 {
 	return json_number_value(json_object_get(o, k));
@@ -333,7 +349,7 @@ void report_transfers_html(struct buf *b, json_t *step)
 	}
 	if (str(step, "output_text") && *str(step, "output_text")) {
 		buf_puts(b, "<pre class=\"out\">");
-		esc(b, str(step, "output_text"));
+		esc_lines(b, str(step, "output_text"));
 		buf_puts(b, "</pre>");
 	}
 	if (!json_array_size(json_object_get(step, "transfers")))

@@ -300,6 +300,77 @@ static json_t *curl_transfers(const char *text)
 	return out;
 }
 
+/* ---- commands: narrated message flow ---------------------------------- */
+
+static void flow_lifeline(json_t *lifelines, struct run *r, const char *id)
+{
+	json_t *l;
+	size_t i;
+	const char *label = id;
+
+	json_array_foreach(lifelines, i, l)
+		if (strcmp(json_string_value(json_object_get(l, "id")), id) == 0)
+			return;
+	for (size_t k = 0; k < r->nnodes; k++)
+		if (strcmp(r->nodes[k].sc->name, id) == 0)
+			label = scenario_node_label(r->nodes[k].sc);
+	json_array_append_new(lifelines, json_pack("{s:s, s:s}", "id", id, "label", label));
+}
+
+/* "@flow FROM -> TO: 3. label | note" (-->: an answer): one message. */
+static void flow_line(struct run *r, char *line, json_t *lifelines, json_t *msgs)
+{
+	char *arrow = strstr(line, "->"), *colon, *note, *from = line, *to;
+	bool answer;
+	long hop;
+
+	if (!arrow || !(colon = strstr(arrow, ": ")))
+		return;
+	answer = arrow > line && arrow[-1] == '-';
+	*(answer ? arrow - 1 : arrow) = '\0';
+	*colon = '\0';
+	to = arrow + 2;
+	while (*from == ' ')
+		from++;
+	while (*to == ' ')
+		to++;
+	for (char *e = from + strlen(from); e > from && e[-1] == ' ';)
+		*--e = '\0';
+	note = strstr(colon + 2, " | ");
+	if (note)
+		*note = '\0', note += 3;
+	hop = strtol(colon + 2, NULL, 10);
+	flow_lifeline(lifelines, r, from);
+	flow_lifeline(lifelines, r, to);
+	json_array_append_new(msgs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "from", from, "to",
+					      to, "kind", "message", "label", colon + 2, "note",
+					      note ? note : "", "status", answer ? 200 : 0));
+	if (hop > 0)
+		json_object_set_new(json_array_get(msgs, json_array_size(msgs) - 1), "hop",
+				    json_integer(hop));
+}
+
+/* A command may narrate the messages it saw, one "@flow" line each: they
+ * become the step's sequence diagram. */
+static json_t *narrated_flow(struct run *r, const char *text)
+{
+	json_t *lifelines = json_array(), *msgs = json_array();
+	char *copy = strdup(text ? text : "");
+
+	for (char *save = NULL, *l = strtok_r(copy, "\n", &save); copy && l;
+	     l = strtok_r(NULL, "\n", &save))
+		if (strncmp(l, "@flow ", 6) == 0)
+			flow_line(r, l + 6, lifelines, msgs);
+	free(copy);
+	if (!json_array_size(msgs)) {
+		json_decref(lifelines);
+		json_decref(msgs);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o, s:[], s:[]}", "lifelines", lifelines, "messages", msgs, "hops",
+			 "unattributed");
+}
+
 /* ---- commands: running ------------------------------------------------ */
 
 static void cmd_line(const struct argv_b *a, char *out, size_t len)
@@ -354,6 +425,12 @@ static void cmd_checks(struct run *r, const struct sc_step *st, int exit_code, c
 	expect_output(&st->expect, text, len, &r->cl);
 	if (text && st->kind != SC_STEP_CURL)
 		json_object_set_new(res, "output_text", json_stringn(text, len < 3000 ? len : 3000));
+	{
+		json_t *flow = narrated_flow(r, text);
+
+		if (flow)
+			json_object_set_new(res, "flow", flow);
+	}
 	expect_duration(&st->expect, json_number_value(json_object_get(res, "duration_ms")), &r->cl);
 	if (st->kind == SC_STEP_CURL) {
 		json_t *phases = json_array(), *t;

@@ -87,6 +87,8 @@ static int arrow_kind(json_t *m)
 
 	if (strcmp(str(m, "kind"), "request") == 0)
 		return json_is_true(json_object_get(m, "upstream")) ? 1 : 0;
+	if (strcmp(str(m, "kind"), "message") == 0 && status == 0)
+		return 0; /* narrated by a command (@flow lines) */
 	if (status >= 200 && status < 300)
 		return 2;
 	if (status >= 300 && status < 400)
@@ -185,7 +187,8 @@ static void seq_activations(struct buf *b, const struct seq *s)
 
 static void seq_hop_badge(struct buf *b, json_t *m, int x, int y)
 {
-	if (!json_is_integer(json_object_get(m, "hop")) || strcmp(str(m, "kind"), "request"))
+	if (!json_is_integer(json_object_get(m, "hop")) ||
+	    (strcmp(str(m, "kind"), "request") && strcmp(str(m, "kind"), "message")))
 		return;
 	buf_printf(b, "<circle cx=\"%d\" cy=\"%d\" r=\"9\" fill=\"#0f172a\"/>"
 		   "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\" "

@@ -8,6 +8,12 @@ security point: RSA key transport against signed Diffie-Hellman).
       premaster of the ClientKeyExchange to OUT (what the edge would send
       to the key server's decrypt operation) and exit 0; for (EC)DHE, say
       that there is nothing a key server could decrypt and exit 3
+  tlsrec.py [-c IGNORED] ske RECORD TBS SIG [EDGE KS]
+      for a signed (EC)DHE handshake: narrate the draft's Figure 2 messages
+      ("@flow" lines, for the scenario report), write what the server signed
+      (client random + server random + the ServerKeyExchange's DH
+      parameters) to TBS and its signature to SIG: what a keyless edge
+      sends to the key server and what comes back
   tlsrec.py [-c IGNORED] master RECORD PREMASTER KEYLOG
       derive the master secret from a premaster (the key server's answer)
       and the recorded randoms and handshake (extended master secret when
@@ -88,6 +94,48 @@ def cmd_cke(record, out):
     return 0
 
 
+CURVES = {23: "P-256", 24: "P-384", 25: "P-521", 29: "X25519", 30: "X448"}
+SIGALGS = {0x0401: "rsa_pkcs1_sha256", 0x0501: "rsa_pkcs1_sha384", 0x0804: "rsa_pss_rsae_sha256",
+           0x0403: "ecdsa_secp256r1_sha256"}
+
+
+def cmd_ske(record, tbs_out, sig_out, edge="edge", ks="ks"):
+    c2s = messages(records(open(record + ".c2s", "rb").read()))
+    s2c = messages(records(open(record + ".s2c", "rb").read()))
+    r = load(record)
+    ske = next((m for t, m in s2c if t == 12), None)
+    cert = next((m for t, m in s2c if t == 11), None)
+    if not ske:
+        print("no ServerKeyExchange: not a signed (EC)DHE handshake")
+        return 1
+    body = ske[4:]
+    plen = body[3]
+    params = body[:4 + plen]
+    alg = int.from_bytes(body[4 + plen:6 + plen], "big")
+    slen = int.from_bytes(body[6 + plen:8 + plen], "big")
+    sig = body[8 + plen:8 + plen + slen]
+    ch = next(m for t, m in c2s if t == 1)
+    nsuites = int.from_bytes(ch[4 + 35 + ch[4 + 34]:4 + 37 + ch[4 + 34]], "big") // 2
+    sid = r["server_random"]
+    print("@flow UA -> %s: 1. ClientHello | client random %s…, %d cipher suites" % (
+        edge, r["client_random"].hex()[:16], nsuites))
+    print("@flow %s --> UA: 2. ServerHello, Certificate | server random %s…, suite 0x%04x, "
+          "certificate chain %d bytes" % (edge, sid.hex()[:16], r["suite"], len(cert) - 4 if cert else 0))
+    print("@flow %s -> %s: 3. hash of client #, server #, DH params | %s, %d bytes to sign" % (
+        edge, ks, SIGALGS.get(alg, "0x%04x" % alg), 64 + len(params)))
+    print("@flow %s --> %s: 4. signature | %d bytes" % (ks, edge, len(sig)))
+    print("@flow %s --> UA: 5. ServerKeyExchange: server DH parameter, signature | %s public value "
+          "%d bytes" % (edge, CURVES.get(int.from_bytes(params[1:3], "big"), "curve"), plen))
+    cke = r["cke"]
+    print("@flow UA -> %s: 6. ClientKeyExchange: client DH parameter | %d bytes" % (
+        edge, len(cke) - 5 if cke else 0))
+    open(tbs_out, "wb").write(r["client_random"] + r["server_random"] + params)
+    open(sig_out, "wb").write(sig)
+    print("signature algorithm %s; signed data (%d bytes) in %s, the handshake's signature in %s" % (
+        SIGALGS.get(alg, "0x%04x" % alg), 64 + len(params), tbs_out, sig_out))
+    return 0
+
+
 def cmd_master(record, premaster_file, keylog):
     r = load(record)
     pms = open(premaster_file, "rb").read()
@@ -115,4 +163,8 @@ if __name__ == "__main__":
     a = sys.argv[1:]
     if a[:1] == ["-c"]:
         a = a[2:]
-    sys.exit(cmd_cke(a[1], a[2]) if a[0] == "cke" else cmd_master(a[1], a[2], a[3]))
+    if a[0] == "cke":
+        sys.exit(cmd_cke(a[1], a[2]))
+    if a[0] == "ske":
+        sys.exit(cmd_ske(*a[1:]))
+    sys.exit(cmd_master(a[1], a[2], a[3]))
