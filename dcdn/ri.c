@@ -324,7 +324,6 @@ static int answer_error(struct dcdn_ri *r, struct dcdn_ri_answer *a, int status,
 			const char *reason)
 {
 	struct rri_response rs = { 0 };
-	char err[128];
 	int rc;
 
 	buf_reset(&a->body);
@@ -334,7 +333,7 @@ static int answer_error(struct dcdn_ri *r, struct dcdn_ri_answer *a, int status,
 	snprintf(a->note, sizeof a->note, "%d %s", code, reason ? reason : rri_error_reason(code));
 	rc = rri_response_set_error(&rs, code, reason, r->c->cdn_id);
 	if (!rc)
-		rc = rri_response_encode(&rs, &a->body, err, sizeof err);
+		rc = rri_response_encode_trusted(&rs, &a->body);
 	rri_response_clear(&rs);
 	return rc;
 }
@@ -418,8 +417,7 @@ static int add_scope(struct dcdn_ri *r, const struct fci_client *cl, struct rri_
 static int answer_ok(struct dcdn_ri *r, struct dcdn_ri_answer *a, struct rri_response *rs,
 		     long long max_age)
 {
-	char err[256];
-	int rc = rri_response_encode(rs, &a->body, err, sizeof err);
+	int rc = rri_response_encode_trusted(rs, &a->body);
 
 	if (rc)
 		return answer_error(r, a, 0, RRI_E_DCDN, "cannot encode the answer");
@@ -461,11 +459,10 @@ static int serve_self(struct dcdn_ri *r, const struct rri_request *rq, const str
  * §4.2), an error with its code. */
 static int relay(struct dcdn_ri *r, struct rri_reply *rep, struct dcdn_ri_answer *a)
 {
-	char err[256];
 	long long age = rep->max_age;
 
 	if (rep->rs.kind == RRI_NONE || rep->status != 200) {
-		if (rri_response_encode(&rep->rs, &a->body, err, sizeof err))
+		if (rri_response_encode_trusted(&rep->rs, &a->body))
 			return answer_error(r, a, 0, RRI_E_DCDN, "downstream answer not re-encodable");
 		a->code = rep->rs.error.code;
 		a->status = rep->status >= 400 ? rep->status : rri_error_http_status(a->code);

@@ -524,10 +524,13 @@ static const char *shown(const char *v, char *out, size_t n)
 	return out;
 }
 
-static void keypath(char *p, size_t n, const char *pre, const char *key)
+/* The key path of a message, made only when one is written. */
+static const char *keypath(char *p, size_t n, const char *pre, const char *key)
 {
 	snprintf(p, n, "%s%s%s", pre ? pre : "", pre ? "." : "", key);
+	return p;
 }
+#define KP keypath(kp, sizeof kp, pre, key)
 
 static int get_str(struct dec *d, json_t *o, const char *pre, const char *key, bool mand,
 		   bool (*ok)(const char *), char **out)
@@ -535,15 +538,14 @@ static int get_str(struct dec *d, json_t *o, const char *pre, const char *key, b
 	json_t *v = json_object_get(o, key);
 	char kp[96], sh[72];
 
-	keypath(kp, sizeof kp, pre, key);
 	if (!v)
-		return mand ? dfail(d, CDNI_EINVAL, "%s: missing", kp) : 0;
+		return mand ? dfail(d, CDNI_EINVAL, "%s: missing", KP) : 0;
 	if (!json_is_string(v))
-		return dfail(d, CDNI_EINVAL, "%s: not a string", kp);
+		return dfail(d, CDNI_EINVAL, "%s: not a string", KP);
 	if (json_string_length(v) > RRI_MAX_STR)
-		return dfail(d, CDNI_EOVERFLOW, "%s: longer than %d bytes", kp, RRI_MAX_STR);
+		return dfail(d, CDNI_EOVERFLOW, "%s: longer than %d bytes", KP, RRI_MAX_STR);
 	if (!ok(json_string_value(v)))
-		return dfail(d, CDNI_EINVAL, "%s: '%s' is not valid here", kp,
+		return dfail(d, CDNI_EINVAL, "%s: '%s' is not valid here", KP,
 			     shown(json_string_value(v), sh, sizeof sh));
 	*out = strdup(json_string_value(v));
 	return *out ? 0 : dfail(d, CDNI_ENOMEM, "out of memory");
@@ -555,13 +557,12 @@ static int get_int(struct dec *d, json_t *o, const char *pre, const char *key, b
 	json_t *v = json_object_get(o, key);
 	char kp[96];
 
-	keypath(kp, sizeof kp, pre, key);
 	if (!v)
-		return mand ? dfail(d, CDNI_EINVAL, "%s: missing", kp) : 0;
+		return mand ? dfail(d, CDNI_EINVAL, "%s: missing", KP) : 0;
 	if (!json_is_integer(v))
-		return dfail(d, CDNI_EINVAL, "%s: not an integer", kp);
+		return dfail(d, CDNI_EINVAL, "%s: not an integer", KP);
 	if (json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return dfail(d, CDNI_EINVAL, "%s: %lld is not in %lld..%lld", kp,
+		return dfail(d, CDNI_EINVAL, "%s: %lld is not in %lld..%lld", KP,
 			     (long long)json_integer_value(v), lo, hi);
 	*out = json_integer_value(v);
 	return 0;
@@ -574,19 +575,18 @@ static int get_strs(struct dec *d, json_t *o, const char *pre, const char *key, 
 	char kp[96], sh[72];
 	size_t i;
 
-	keypath(kp, sizeof kp, pre, key);
 	if (!v)
 		return 0;
 	if (!json_is_array(v))
-		return dfail(d, CDNI_EINVAL, "%s: not a list", kp);
+		return dfail(d, CDNI_EINVAL, "%s: not a list", KP);
 	if (json_array_size(v) > max)
-		return dfail(d, CDNI_EOVERFLOW, "%s: %zu elements, more than %zu", kp,
+		return dfail(d, CDNI_EOVERFLOW, "%s: %zu elements, more than %zu", KP,
 			     json_array_size(v), max);
 	json_array_foreach(v, i, e) {
 		if (!json_is_string(e))
-			return dfail(d, CDNI_EINVAL, "%s[%zu]: not a string", kp, i);
+			return dfail(d, CDNI_EINVAL, "%s[%zu]: not a string", KP, i);
 		if (json_string_length(e) > RRI_MAX_STR || !ok(json_string_value(e)))
-			return dfail(d, CDNI_EINVAL, "%s[%zu]: '%s' is not valid here", kp, i,
+			return dfail(d, CDNI_EINVAL, "%s[%zu]: '%s' is not valid here", KP, i,
 				     shown(json_string_value(e), sh, sizeof sh));
 		if (rri_strs_push(out, json_string_value(e)))
 			return dfail(d, CDNI_ENOMEM, "out of memory");
@@ -993,7 +993,7 @@ static json_t *enc_response(const struct rri_response *rs, bool *bad)
 
 /* Serialize j (consumed), check it decodes as a request or response, and
  * append it to out. */
-static int finish(json_t *j, bool bad, bool request, struct buf *out, char *err, size_t errlen)
+static int finish(json_t *j, bool bad, int request, struct buf *out, char *err, size_t errlen)
 {
 	struct rri_request rq;
 	struct rri_response rs;
@@ -1006,10 +1006,13 @@ static int finish(json_t *j, bool bad, bool request, struct buf *out, char *err,
 		return CDNI_EINVAL;
 	}
 	json_decref(j);
-	rc = request ? rri_request_decode(text, strlen(text), &rq, err, errlen)
-		     : rri_response_decode(text, strlen(text), &rs, err, errlen);
+	rc = request == 1 ? rri_request_decode(text, strlen(text), &rq, err, errlen)
+	   : request == 0 ? rri_response_decode(text, strlen(text), &rs, err, errlen) : 0;
 	if (!rc) {
-		request ? rri_request_clear(&rq) : rri_response_clear(&rs);
+		if (request == 1)
+			rri_request_clear(&rq);
+		else if (request == 0)
+			rri_response_clear(&rs);
 		buf_puts(out, text);
 		rc = out->err;
 	}
@@ -1022,7 +1025,7 @@ int rri_request_encode(const struct rri_request *rq, struct buf *out, char *err,
 	bool bad = false;
 	json_t *j = enc_request(rq, &bad);
 
-	return finish(j, bad, true, out, err, errlen);
+	return finish(j, bad, 1, out, err, errlen);
 }
 
 int rri_response_encode(const struct rri_response *rs, struct buf *out, char *err,
@@ -1031,7 +1034,16 @@ int rri_response_encode(const struct rri_response *rs, struct buf *out, char *er
 	bool bad = false;
 	json_t *j = enc_response(rs, &bad);
 
-	return finish(j, bad, false, out, err, errlen);
+	return finish(j, bad, 0, out, err, errlen);
+}
+
+int rri_response_encode_trusted(const struct rri_response *rs, struct buf *out)
+{
+	char err[8];
+	bool bad = false;
+	json_t *j = enc_response(rs, &bad);
+
+	return finish(j, bad, -1, out, err, sizeof err);
 }
 
 bool rri_path_has_duplicate(const struct rri_strs *p)

@@ -169,6 +169,10 @@ int rri_response_decode(const char *body, size_t len, struct rri_response *rs, c
 int rri_request_encode(const struct rri_request *rq, struct buf *out, char *err, size_t errlen);
 int rri_response_encode(const struct rri_response *rs, struct buf *out, char *err,
 			size_t errlen);
+/* The same without the check (about a third of the cost of an answer), for
+ * a response made only of checked parts: decoded ones, or values a config
+ * check accepted. CDNI_EINVAL only when a string is not UTF-8. */
+int rri_response_encode_trusted(const struct rri_response *rs, struct buf *out);
 
 void rri_request_clear(struct rri_request *rq);
 void rri_response_clear(struct rri_response *rs);
