@@ -4,7 +4,8 @@
 #
 #   make                 build every library and program into build/
 #   make check           build, then run every test through prove (TAP)
-#   make demo            run the default scenario and print where its report is
+#   make demo            a short tour of delegation (scenarios) and where the reports are
+#   make scenarios       the seeds replayed in full (scenarios/cases), with a summary
 #   make bench           run the benchmarks (figures, not tests)
 #   make deps            install the Debian packages cdni needs (as root)
 #   make SANITIZE=address,undefined check    same, under ASan/UBSan (build/san)
@@ -80,7 +81,7 @@ PKI := $(BUILD)/pki/.done
 $(PKI): scripts/mkpki.sh
 	scripts/mkpki.sh $(BUILD)/pki
 
-.PHONY: all check unit systest demo bench deps clean pki
+.PHONY: all check unit systest demo scenarios bench deps clean pki
 all: $(ALL_LIBS) $(ALL_BINS) $(ALL_UNITS)
 pki: $(PKI)
 
@@ -107,6 +108,12 @@ systest: all pki
 demo: deps-if-missing
 	@$(MAKE) --no-print-directory all pki
 	@scenarios/demo.sh
+
+# The seeds replayed in full (scenarios/cases/*.json; root for namespaces and
+# emulated links): reports under build/scenarios/, a summary printed.
+scenarios: deps-if-missing
+	@$(MAKE) --no-print-directory all pki
+	@scenarios/run-all.sh
 
 bench: deps-if-missing
 	@$(MAKE) --no-print-directory all pki

@@ -295,7 +295,8 @@ int topo_prepare(struct run *r, char *err, size_t errlen)
 
 	if (mode == TOPO_NONE)
 		snprintf(note, sizeof note, "no hosts: every node on 127.0.0.1");
-	topo_delay_scale = r->o->fast ? r->o->fast_scale : 1;
+	/* loopback: nothing is emulated, so every prediction is 0 round trips */
+	topo_delay_scale = mode == TOPO_LOOPBACK ? 0 : r->o->fast ? r->o->fast_scale : 1;
 	if (mode == TOPO_NETNS && r->o->fast && r->s->links.n)
 		snprintf(note + strlen(note), sizeof note - strlen(note),
 			 "; --fast: every delay scaled by %g", r->o->fast_scale);
