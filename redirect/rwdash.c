@@ -462,6 +462,24 @@ static int classify(struct dash *d, const xmlChar *local, const xmlChar *uri)
 	return N_OTHER;
 }
 
+/* The value v..e as meant, in d->tmp: without entity substitution the
+ * parser hands a '&' on as "&#38;" (the only reference it leaves). */
+static const char *amp_value(struct dash *d, const xmlChar *v, const xmlChar *e)
+{
+	const char *p = (const char *)v, *end = (const char *)e, *amp;
+
+	buf_reset(&d->tmp);
+	while ((amp = memmem(p, (size_t)(end - p), "&#38;", 5))) {
+		buf_append(&d->tmp, p, (size_t)(amp - p));
+		buf_putc(&d->tmp, '&');
+		p = amp + 5;
+	}
+	buf_append(&d->tmp, p, (size_t)(end - p));
+	buf_putc(&d->tmp, '\0');
+	d->tmp.len--;
+	return d->tmp.err ? NULL : d->tmp.data;
+}
+
 /* One attribute value that matters: find its bytes, check them, keep it. */
 static int add_val(struct dash *d, const xmlChar **a, uint32_t start, uint32_t gt, size_t qlen,
 		   int name, uint32_t node, uint32_t ord)
@@ -474,8 +492,8 @@ static int add_val(struct dash *d, const xmlChar **a, uint32_t start, uint32_t g
 	    memcmp(d->s + off, v, len) == 0 && (d->s[off - 1] == '"' || d->s[off - 1] == '\'') &&
 	    d->s[off + len] == d->s[off - 1]) {
 		v = NULL; /* its bytes are its value */
-	} else if (!scan_attr(d, start, gt, qlen, a[1], a[0], &off, &len) ||
-		   !same_value(d->s + off, len, (const char *)a[3], (size_t)(e - a[3]))) {
+	} else if (!amp_value(d, v, e) || !scan_attr(d, start, gt, qlen, a[1], a[0], &off, &len) ||
+		   !same_value(d->s + off, len, d->tmp.data, d->tmp.len)) {
 		return fail(d, "mpd: cannot locate the value of %s (line %d)", a[0],
 			    xmlSAX2GetLineNumber(d->ctxt));
 	}
@@ -483,9 +501,9 @@ static int add_val(struct dash *d, const xmlChar **a, uint32_t start, uint32_t g
 		return nomem(d);
 	r = &d->vals[d->nvals];
 	*r = (struct val){ off, len, node, ord, NONE, 0, (uint8_t)name, d->s[off - 1] };
-	if (v && (r->dec = keep_str(d, (const char *)v, (size_t)(e - v))) == NONE)
+	if (v && (r->dec = keep_str(d, d->tmp.data, d->tmp.len)) == NONE)
 		return nomem(d);
-	r->dlen = v ? (uint32_t)(e - v) : 0;
+	r->dlen = v ? (uint32_t)d->tmp.len : 0;
 	if (name == A_HREF) {
 		if (!grow((void **)&d->xlinks, d->nxlinks, &d->cxlinks, sizeof *d->xlinks))
 			return nomem(d);

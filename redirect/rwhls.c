@@ -156,21 +156,26 @@ static const char *attr_parse(const char *s, size_t n, struct attr *want, size_t
 struct tag {
 	const char *name;
 	enum rw_kind kind;
-	const char *attr; /* the URI attribute */
+	const char *attr;  /* the URI attribute */
+	enum rw_kind kind2;
+	const char *attr2; /* a second one, or NULL */
 };
 
 static const struct tag uri_tags[] = {
-	{ "EXT-X-KEY", RW_K_KEY, "URI" },
-	{ "EXT-X-SESSION-KEY", RW_K_KEY, "URI" },
-	{ "EXT-X-MAP", RW_K_INIT, "URI" },
-	{ "EXT-X-MEDIA", RW_K_PLAYLIST, "URI" },
-	{ "EXT-X-I-FRAME-STREAM-INF", RW_K_PLAYLIST, "URI" },
-	{ "EXT-X-SESSION-DATA", RW_K_DATA, "URI" },
-	{ "EXT-X-PART", RW_K_PART, "URI" },
-	{ "EXT-X-PRELOAD-HINT", RW_K_PART, "URI" },
-	{ "EXT-X-RENDITION-REPORT", RW_K_PLAYLIST, "URI" },
-	{ "EXT-X-CONTENT-STEERING", RW_K_STEERING, "SERVER-URI" },
-	{ NULL, 0, NULL }
+	{ "EXT-X-KEY", RW_K_KEY, "URI", 0, NULL },
+	{ "EXT-X-SESSION-KEY", RW_K_KEY, "URI", 0, NULL },
+	{ "EXT-X-MAP", RW_K_INIT, "URI", 0, NULL },
+	{ "EXT-X-MEDIA", RW_K_PLAYLIST, "URI", 0, NULL },
+	{ "EXT-X-I-FRAME-STREAM-INF", RW_K_PLAYLIST, "URI", 0, NULL },
+	{ "EXT-X-SESSION-DATA", RW_K_DATA, "URI", 0, NULL },
+	{ "EXT-X-PART", RW_K_PART, "URI", 0, NULL },
+	{ "EXT-X-PRELOAD-HINT", RW_K_PART, "URI", 0, NULL },
+	{ "EXT-X-RENDITION-REPORT", RW_K_PLAYLIST, "URI", 0, NULL },
+	{ "EXT-X-CONTENT-STEERING", RW_K_STEERING, "SERVER-URI", 0, NULL },
+	/* HLS interstitials (RFC 8216bis appendix D): the asset's playlist, or
+	 * a JSON asset list; other X- client attributes are left alone */
+	{ "EXT-X-DATERANGE", RW_K_PLAYLIST, "X-ASSET-URI", RW_K_DATA, "X-ASSET-LIST" },
+	{ NULL, 0, NULL, 0, NULL }
 };
 
 static bool tag_is(const char *s, size_t n, const char *name)
@@ -180,33 +185,37 @@ static bool tag_is(const char *s, size_t n, const char *name)
 	return n == l && memcmp(s, name, l) == 0;
 }
 
-/* A tag with a URI attribute: write the line with the URI mapped. */
+/* A tag with URI attributes: write the line with the URIs mapped. */
 static int uri_tag(struct hls *h, const struct tag *t, const char *line, size_t n, size_t full,
 		   size_t vstart, struct buf *out, char *err, size_t errlen)
 {
-	struct attr a[2] = { { .name = t->attr }, { .name = "TYPE" } };
-	struct rw_site site = { .kind = t->kind, .number = -1 };
-	struct rw_mapped m;
-	const char *why = attr_parse(line + vstart, n - vstart, a, 2);
+	struct attr a[3] = { { .name = t->attr }, { .name = "TYPE" }, { .name = t->attr2 } };
+	struct rw_site site[3] = { { .kind = t->kind, .number = -1 }, { 0 },
+				   { .kind = t->kind2, .number = -1 } };
+	const char *v = line + vstart, *why = attr_parse(v, n - vstart, a, t->attr2 ? 3 : 2);
+	size_t done = 0;
 	int rc;
 
 	if (why)
 		return bad(h, err, errlen, "%.*s: %s", (int)(vstart - 2), line + 1, why);
-	if (!a[0].found) {
-		buf_append(out, line, full);
-		return 0;
-	}
-	if (!a[0].quoted)
-		return bad(h, err, errlen, "%s is not a quoted string", t->attr);
+	for (int i = 0; i < 3; i += 2)
+		if (a[i].found && !a[i].quoted)
+			return bad(h, err, errlen, "%s is not a quoted string", a[i].name);
 	if (t->kind == RW_K_PART)
-		site.number = h->seq + h->count;
-	if (a[1].found && tag_is(line + vstart + a[1].off, a[1].len, "MAP") &&
-	    !strcmp(t->name, "EXT-X-PRELOAD-HINT"))
-		site = (struct rw_site){ .kind = RW_K_INIT, .number = -1 };
-	buf_append(out, line, vstart + a[0].off);
-	if ((rc = rw_map(h->x, &site, line + vstart + a[0].off, a[0].len, NULL, out, NULL, &m)))
-		return rc;
-	buf_append(out, line + vstart + a[0].off + a[0].len, full - vstart - a[0].off - a[0].len);
+		site[0].number = h->seq + h->count;
+	if (a[1].found && tag_is(v + a[1].off, a[1].len, "MAP") && !strcmp(t->name, "EXT-X-PRELOAD-HINT"))
+		site[0] = (struct rw_site){ .kind = RW_K_INIT, .number = -1 };
+	for (int k = 0; k < 2; k++) { /* the URIs in the order they are written */
+		int i = a[0].found && (!a[2].found || a[0].off < a[2].off) ? (k ? 2 : 0) : (k ? 0 : 2);
+		struct rw_mapped m;
+		if (!a[i].found)
+			continue;
+		buf_append(out, line + done, vstart + a[i].off - done);
+		if ((rc = rw_map(h->x, &site[i], v + a[i].off, a[i].len, NULL, out, NULL, &m)))
+			return rc;
+		done = vstart + a[i].off + a[i].len;
+	}
+	buf_append(out, line + done, full - done);
 	return 0;
 }
 

@@ -20,6 +20,7 @@ struct html {
 	struct rw_ctx *x;
 	struct buf in;
 	struct buf val, text; /* scratch: a decoded value, a rewritten one */
+	struct buf css, url;  /* scratch: rewritten CSS, one URL */
 	char *base;           /* from <base href>, or NULL */
 	const char *s;
 	size_t n;
@@ -198,6 +199,121 @@ static int map_srcset(struct html *h, const char *v, size_t n, struct buf *out, 
 	return out->err;
 }
 
+/* ---- CSS: url() and @import strings in <style> and style="" ---- */
+
+static bool css_ident(char c)
+{
+	return is_alpha(c) || (c >= '0' && c <= '9') || c == '-' || c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* The URL s[from..to) (quote: the quote around it, or 0) mapped into out,
+ * written as CSS allows it there (an unquoted url() that needs quotes
+ * gets them; a quote inside a quoted one is percent-encoded). */
+static int css_url(struct html *h, const char *s, size_t from, size_t to, char quote,
+		   struct buf *out, bool *changed)
+{
+	bool add = false;
+	int rc;
+
+	buf_reset(&h->url);
+	if ((rc = map_one(h, RW_K_ASSET, s + from, to - from, &h->url, changed)))
+		return rc;
+	for (size_t i = 0; !quote && i < h->url.len; i++)
+		if (strchr(" \t\r\n\f()'\"", h->url.data[i]))
+			quote = '"', add = true;
+	if (add)
+		buf_putc(out, quote);
+	for (size_t i = 0; i < h->url.len; i++) {
+		if (quote && h->url.data[i] == quote)
+			buf_puts(out, quote == '\'' ? "%27" : "%22");
+		else
+			buf_putc(out, h->url.data[i]);
+	}
+	if (add)
+		buf_putc(out, quote);
+	return out->err;
+}
+
+/* Where a url( ... ) at s[i] (after "url(") holds its URL: [*a, *b), its
+ * quote, and where the token ends (after ')'); false when it is not a
+ * plain one (escapes, a missing ')'): then it is left alone. */
+static bool css_url_token(const char *s, size_t n, size_t i, size_t *a, size_t *b, char *quote,
+			  size_t *end)
+{
+	while (i < n && is_space(s[i]))
+		i++;
+	*quote = i < n && (s[i] == '"' || s[i] == '\'') ? s[i] : 0;
+	if (*quote) {
+		const char *q = memchr(s + i + 1, *quote, n - i - 1);
+		if (!q || memchr(s + i + 1, '\\', (size_t)(q - s) - i - 1))
+			return false;
+		*a = i + 1;
+		*b = (size_t)(q - s);
+		i = *b + 1;
+	} else {
+		*a = i;
+		while (i < n && !is_space(s[i]) && s[i] != ')') {
+			if (s[i] == '(' || s[i] == '"' || s[i] == '\'' || s[i] == '\\')
+				return false;
+			i++;
+		}
+		*b = i;
+	}
+	while (i < n && is_space(s[i]))
+		i++;
+	if (i >= n || s[i] != ')')
+		return false;
+	*end = i + 1;
+	return true;
+}
+
+/* The CSS s[0..n) with its URLs mapped, into out. Comments and other
+ * strings are skipped; a URL with escapes is left alone. */
+static int css_rewrite(struct html *h, const char *s, size_t n, struct buf *out, bool *changed)
+{
+	size_t i = 0, from = 0, a, b, end;
+	char q;
+	int rc;
+
+	while (i < n) {
+		if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+			const char *e = memmem(s + i + 2, n - i - 2, "*/", 2);
+			i = e ? (size_t)(e - s) + 2 : n;
+			continue;
+		}
+		bool url = n - i >= 4 && strncasecmp(s + i, "url(", 4) == 0 && (i == 0 || !css_ident(s[i - 1])) &&
+			   css_url_token(s, n, i + 4, &a, &b, &q, &end);
+		bool imp = !url && n - i > 7 && strncasecmp(s + i, "@import", 7) == 0;
+		if (imp) {
+			size_t j = i + 7;
+			while (j < n && is_space(s[j]))
+				j++;
+			const char *e = j < n && (s[j] == '"' || s[j] == '\'') ? memchr(s + j + 1, s[j], n - j - 1) : NULL;
+			imp = e && !memchr(s + j + 1, '\\', (size_t)(e - s) - j - 1);
+			if (imp)
+				q = s[j], a = j + 1, b = (size_t)(e - s), end = b + 1;
+		}
+		if (!url && !imp) {
+			if (s[i] == '"' || s[i] == '\'') { /* a string: not a URL */
+				size_t j = i + 1;
+				while (j < n && s[j] != s[i])
+					j += s[j] == '\\' ? 2 : 1;
+				i = j + 1;
+			} else {
+				i++;
+			}
+			continue;
+		}
+		buf_append(out, s + from, a - from);
+		if ((rc = css_url(h, s, a, b, q, out, changed)))
+			return rc;
+		from = b;
+		i = end;
+	}
+	buf_append(out, s + from, n - from);
+	return out->err;
+}
+
 static bool url_attr(const struct html *h, struct span tag, struct span name, enum rw_kind *kind)
 {
 	*kind = RW_K_ASSET;
@@ -209,6 +325,47 @@ static bool url_attr(const struct html *h, struct span tag, struct span name, en
 	if (span_is(h, name, "src") && (span_is(h, tag, "iframe") || span_is(h, tag, "frame")))
 		*kind = RW_K_LINK;
 	return span_is(h, name, "src") || span_is(h, name, "srcset") || span_is(h, name, "poster");
+}
+
+/* A style="" attribute: its CSS's URLs mapped. */
+static int style_attr(struct html *h, const struct hattr *a, struct buf *out)
+{
+	bool changed = false;
+	int rc;
+
+	buf_reset(&h->val);
+	buf_reset(&h->css);
+	entity_decode(&h->val, h->s + a->value.off, a->value.len);
+	if (h->val.err)
+		return h->val.err;
+	if ((rc = css_rewrite(h, h->val.data ? h->val.data : "", h->val.len, &h->css, &changed)) || !changed)
+		return rc;
+	copy_to(h, out, a->value.off - (a->quote ? 1 : 0));
+	buf_putc(out, a->quote ? a->quote : '"');
+	rw_html_escape(out, h->css.data, h->css.len);
+	buf_putc(out, a->quote ? a->quote : '"');
+	h->copied = a->value.off + a->value.len + (a->quote ? 1 : 0);
+	return out->err;
+}
+
+/* A <style> element's text s[from..to): its URLs mapped (left alone if the
+ * result would end the element early). */
+static int style_text(struct html *h, size_t from, size_t to, struct buf *out)
+{
+	bool changed = false;
+	int rc;
+
+	buf_reset(&h->css);
+	if ((rc = css_rewrite(h, h->s + from, to - from, &h->css, &changed)) || !changed)
+		return rc;
+	if (h->css.err)
+		return h->css.err;
+	if (memmem(h->css.data, h->css.len, "</", 2))
+		return 0;
+	copy_to(h, out, from);
+	buf_append(out, h->css.data, h->css.len);
+	h->copied = to;
+	return out->err;
 }
 
 /* Rewrite one attribute's value (written to out from the value's start). */
@@ -329,6 +486,8 @@ static int start_tag(struct html *h, size_t at, struct buf *out, size_t *end, st
 			return rc;
 		if (url_attr(h, *tag, a.name, &kind) && (rc = attr_value(h, *tag, &a, kind, out)))
 			return rc;
+		if (span_is(h, a.name, "style") && (rc = style_attr(h, &a, out)))
+			return rc;
 	}
 }
 
@@ -387,6 +546,8 @@ static int tokenize(struct html *h, struct buf *out)
 			if ((rc = start_tag(h, i, out, &end, &tag)))
 				return rc;
 			i = end < h->n && raw_text(h, tag) ? raw_text_end(h, end, tag) : end;
+			if (i > end && span_is(h, tag, "style") && (rc = style_text(h, end, i, out)))
+				return rc;
 		} else {
 			i = skip_markup(h, i);
 		}
@@ -432,6 +593,8 @@ static void *html_open(struct rw_ctx *x, char *err, size_t errlen)
 	buf_init(&h->in, rw_ctx_policy(x)->max_output);
 	buf_init(&h->val, 0);
 	buf_init(&h->text, 0);
+	buf_init(&h->css, 0);
+	buf_init(&h->url, 0);
 	return h;
 }
 
@@ -444,6 +607,8 @@ static void html_close(void *st)
 	buf_free(&h->in);
 	buf_free(&h->val);
 	buf_free(&h->text);
+	buf_free(&h->css);
+	buf_free(&h->url);
 	free(h->base);
 	free(h);
 }

@@ -641,7 +641,8 @@ int rw_rewrite(struct rw_ctx *x, enum rw_format f, const void *in, size_t len, s
 		/* room for the usual growth (absolute URLs, tokens) at once: no
 		 * chain of reallocations and copies, no trap per page */
 		size_t room = len * 2 + 4096 < x->p->max_output ? len * 2 + 4096 : x->p->max_output;
-		if (buf_reserve(out, room) == 0)
+		char *was = out->data;
+		if (buf_reserve(out, room) == 0 && out->data != was) /* new memory */
 			rw_prefault(out->data + out->len, room);
 		rc = out->err ? out->err : rw_stream_feed(s, in, len, out);
 		if (!rc)

@@ -105,6 +105,11 @@ static const struct golden golden[] = {
 	{ "dash-inherit.mpd", "split", "https://www.csp.test/v/dash/inherit.mpd", RW_FMT_DASH },
 	{ "dash-list.mpd", "split", "https://www.csp.test/v/dash/list.mpd", RW_FMT_DASH },
 	{ "dash-ondemand.mpd", "split", "https://www.csp.test/v/od/od.mpd", RW_FMT_DASH },
+	{ "dash-xlink.mpd", "split", "https://www.csp.test/v/dash/xlink.mpd", RW_FMT_DASH },
+	{ "dash-xlink.mpd", "bases", "https://www.csp.test/v/dash/xlink.mpd", RW_FMT_DASH },
+	{ "interstitials.m3u8", "split", "https://www.csp.test/v/hls/live.m3u8", RW_FMT_HLS },
+	{ "interstitials.m3u8", "bases", "https://www.csp.test/v/hls/live.m3u8", RW_FMT_HLS },
+	{ "page-css.html", "split", "https://www.csp.test/v/site/css.html", RW_FMT_HTML },
 	{ "page.html", "split", "https://www.csp.test/v/site/index.html", RW_FMT_HTML },
 	{ "page.html", "bases", "https://www.csp.test/v/site/index.html", RW_FMT_HTML },
 };
@@ -199,6 +204,12 @@ static const struct bad bad_inputs[] = {
 	{ RW_FMT_DASH, "<?xml version=\"1.0\"?>\n<!DOCTYPE MPD [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
 		       "<MPD><BaseURL>&x;</BaseURL></MPD>", 0, "DOCTYPE" },
 	{ RW_FMT_DASH, "<MPD><!ENTITY a \"b\"></MPD>", 0, "entity declaration" },
+	{ RW_FMT_DASH, "<MPD><BaseURL>a/<b/>c</BaseURL></MPD>", 0, "holds an element" },
+	{ RW_FMT_DASH, "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><MPD><BaseURL>caf\xe9/</BaseURL></MPD>",
+	  0, "invalid XML" },
+	{ RW_FMT_DASH, "<MPD><Period><AdaptationSet><Representation><SegmentList><SegmentURL "
+		       "media=\"a&unknown;b\"/></SegmentList></Representation></AdaptationSet></Period></MPD>",
+	  0, "invalid XML" },
 	{ RW_FMT_HTML, "<html>\0</html>", 14, "NUL byte" },
 };
 
@@ -303,6 +314,43 @@ static void test_entity_bombs(void)
 	buf_free(&out);
 	buf_free(&in);
 	rw_policy_free(p);
+}
+
+/* The DASH output is the input's bytes with values replaced: a BaseURL's
+ * white space kept around its new text (an empty one means the MPD
+ * itself: left alone), a copy into a self-closing prefixed
+ * Representation closes it with its own prefix, a changed value keeps its
+ * quotes and escapes what it must. */
+static void test_dash_splice(void)
+{
+	static const struct { const char *policy, *in, *want; } cases[] = {
+		{ "bases", "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\"><BaseURL/><BaseURL>\n ./x/\t</BaseURL></MPD>",
+		  "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\"><BaseURL/><BaseURL>\n https://edge.dcdn.test/v/dash/x/\t</BaseURL></MPD>" },
+		{ "rendition", "<m:MPD xmlns:m=\"urn:mpeg:dash:schema:mpd:2011\"><m:Period><m:AdaptationSet>"
+		  "<m:SegmentTemplate media='$RepresentationID$/$Number$.m4s?a=1&amp;b=2'/>"
+		  "<m:Representation id=\"v0\"/><m:Representation id=\"x\"/>"
+		  "</m:AdaptationSet></m:Period></m:MPD>",
+		  "<m:MPD xmlns:m=\"urn:mpeg:dash:schema:mpd:2011\"><m:Period><m:AdaptationSet>"
+		  "<m:SegmentTemplate media='$RepresentationID$/$Number$.m4s?a=1&amp;b=2'/>"
+		  "<m:Representation id=\"v0\"><m:SegmentTemplate media='https://a.dcdn.test/ca/v/dash/"
+		  "$RepresentationID$/$Number$.m4s?a=1&amp;b=2'/></m:Representation>"
+		  "<m:Representation id=\"x\"><m:SegmentTemplate media='https://b.dcdn.test/v/dash/"
+		  "$RepresentationID$/$Number$.m4s?a=1&amp;b=2'/></m:Representation>"
+		  "</m:AdaptationSet></m:Period></m:MPD>" },
+	};
+	char err[512];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct rw_policy *p = policy_file(cases[i].policy);
+		struct buf out;
+		int rc = run(p, RW_FMT_DASH, "https://www.csp.test/v/dash/a.mpd", cases[i].in,
+			     strlen(cases[i].in), false, &out, err, sizeof err);
+		if (rc)
+			diag("%s", err);
+		is_str(out.data ? out.data : "", cases[i].want, "dash splice %zu", i);
+		buf_free(&out);
+		rw_policy_free(p);
+	}
 }
 
 static void test_max_output(void)
@@ -660,6 +708,7 @@ int main(void)
 	if (top && chdir(top) != 0)
 		diag("cannot chdir to %s", top);
 	test_golden();
+	test_dash_splice();
 	test_bad_inputs();
 	test_huge_lines();
 	test_entity_bombs();
