@@ -2,4 +2,6 @@
 DCDN_SRCS := $(filter-out dcdn/main.c,$(wildcard dcdn/*.c))
 $(eval $(call LIBRARY,dcdn,$(DCDN_SRCS)))
 $(eval $(call PROGRAM,cdni-dcdn,dcdn/main.c,dcdn rri urisign common))
+# the redirection interface verifies client certificates through GnuTLS (libmicrohttpd's TLS)
+$(BIN)/cdni-dcdn: LDLIBS += -lgnutls
 $(foreach t,$(wildcard dcdn/t/*.c),$(eval $(call UNIT,dcdn,$(t),dcdn rri tap urisign common)))

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/http.h"
@@ -32,6 +33,8 @@ static const struct conf_item down_table[] = {
 	CONF_STR("cert", struct dcdn_ri_down_conf, cert, NULL, 0,
 		 "PEM client certificate (mutual TLS)"),
 	CONF_STR("key", struct dcdn_ri_down_conf, key, NULL, 0, "PEM key of cert"),
+	CONF_STR("resolve", struct dcdn_ri_down_conf, resolve, NULL, 0,
+		 "pin the url's host to an address, HOST:PORT:ADDR (as curl --resolve)"),
 	CONF_INT("connect_timeout_ms", struct dcdn_ri_down_conf, connect_timeout_ms, 1, 60000,
 		 500, "deadline to connect to the downstream (ms)"),
 	CONF_INT("timeout_ms", struct dcdn_ri_down_conf, timeout_ms, 1, 60000, 1000,
@@ -78,9 +81,12 @@ const struct conf_item dcdn_ri_table[] = {
 		  "serve), always"),
 	CONF_OBJ("downstream", struct dcdn_ri_conf, downstream, down_table, 0,
 		 "the downstream dCDN asked over the same interface {url, ca, cert, key, "
-		 "connect_timeout_ms, timeout_ms}"),
+		 "resolve, connect_timeout_ms, timeout_ms}"),
 	CONF_INT("threads", struct dcdn_ri_conf, threads, 0, 256, 0,
 		 "event-loop threads; 0: a thread per connection"),
+	CONF_STR("client_ca", struct dcdn_ri_conf, client_ca, NULL, 0,
+		 "PEM CA file: mutual TLS, every request needs a client certificate it verifies "
+		 "(tls listeners only)"),
 	CONF_END
 };
 
@@ -182,7 +188,14 @@ static int check_listeners(const struct dcdn_ri_conf *c, char *err, size_t errle
 		snprintf(path, sizeof path, "rri.listen[%zu]", i);
 		if (listen_conf_check(&lcs[i], path, err, errlen))
 			return CDNI_ECONFIG;
+		if (c->client_ca && !lcs[i].tls)
+			return cfail(err, errlen, "%s: client_ca (mutual TLS) needs tls listeners",
+				     path);
+		if ((lcs[i].cert && access(lcs[i].cert, R_OK)) || (lcs[i].key && access(lcs[i].key, R_OK)))
+			return cfail(err, errlen, "%s: cannot read cert or key", path);
 	}
+	if (c->client_ca && access(c->client_ca, R_OK))
+		return cfail(err, errlen, "rri.client_ca: cannot read '%s'", c->client_ca);
 	return 0;
 }
 
@@ -263,6 +276,7 @@ int dcdn_ri_new(const struct dcdn_ri_conf *c, struct dcdn_ri **out, char *err, s
 	r->client = (struct rri_client){
 		.url = c->downstream.url, .ca_file = c->downstream.ca,
 		.cert_file = c->downstream.cert, .key_file = c->downstream.key,
+		.resolve = c->downstream.resolve,
 		.connect_timeout_ms = (long)c->downstream.connect_timeout_ms,
 		.timeout_ms = (long)c->downstream.timeout_ms,
 	};
@@ -456,7 +470,7 @@ static int serve_self(struct dcdn_ri *r, const struct rri_request *rq, const str
 }
 
 /* Pass the downstream's answer on: a success as it is (cdn-path untouched,
- * §4.2), an error with its code. */
+ * §4.2), a refusal with its error dictionary and HTTP status 500. */
 static int relay(struct dcdn_ri *r, struct rri_reply *rep, struct dcdn_ri_answer *a)
 {
 	long long age = rep->max_age;
@@ -465,7 +479,9 @@ static int relay(struct dcdn_ri *r, struct rri_reply *rep, struct dcdn_ri_answer
 		if (rri_response_encode_trusted(&rep->rs, &a->body))
 			return answer_error(r, a, 0, RRI_E_DCDN, "downstream answer not re-encodable");
 		a->code = rep->rs.error.code;
-		a->status = rep->status >= 400 ? rep->status : rri_error_http_status(a->code);
+		/* the downstream's refusal is this dCDN's failure to serve: a 5xx
+		 * status, the error dictionary as the downstream wrote it */
+		a->status = 500;
 		snprintf(a->cache_control, sizeof a->cache_control, "private, no-cache");
 		snprintf(a->note, sizeof a->note, "%d from downstream %s", a->code,
 			 rep->rs.error.cdn ? rep->rs.error.cdn : "?");
@@ -573,4 +589,10 @@ void dcdn_ri_too_large(struct dcdn_ri *r, struct dcdn_ri_answer *a)
 	answer_init(a);
 	snprintf(reason, sizeof reason, "body: more than %d bytes", RRI_MAX_BODY);
 	answer_error(r, a, 413, RRI_E_BAD_REQUEST, reason);
+}
+
+void dcdn_ri_refuse(struct dcdn_ri *r, struct dcdn_ri_answer *a, int status, const char *reason)
+{
+	answer_init(a);
+	answer_error(r, a, status, RRI_E_BAD_REQUEST, reason);
 }

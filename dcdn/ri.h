@@ -15,7 +15,8 @@
  * (delivery protocol), 506 (redirection mode, or no DNS target).
  *
  * Glue (ri_http.c): its own libmicrohttpd listeners; POST on "path", GET on
- * "fci_path"; an access-log line per request.
+ * "fci_path"; with client_ca, mutual TLS: a request without a client
+ * certificate verified by that CA gets 403; an access-log line per request.
  *
  *   struct dcdn_ri *r;
  *   dcdn_ri_new(&conf->rri, &r, err, sizeof err);
@@ -45,6 +46,7 @@ struct dcdn_ri_down_conf {
 	char *url;          /* the downstream dCDN's RI URI */
 	char *ca;           /* trust for https */
 	char *cert, *key;   /* client certificate for mutual TLS */
+	char *resolve;      /* "host:port:addr", as curl --resolve */
 	long long connect_timeout_ms;
 	long long timeout_ms;
 };
@@ -69,6 +71,7 @@ struct dcdn_ri_conf {
 	int delegate;                  /* enum dcdn_ri_delegate */
 	struct dcdn_ri_down_conf downstream;
 	long long threads;             /* 0: a thread per connection */
+	char *client_ca;               /* PEM: require verified client certificates (mutual TLS) */
 };
 
 extern const struct conf_item dcdn_ri_table[];
@@ -104,6 +107,8 @@ int dcdn_ri_handle(struct dcdn_ri *r, const char *content_type, const char *body
 		   struct dcdn_ri_answer *a);
 /* The answer to a body over RRI_MAX_BODY (413, error 400). */
 void dcdn_ri_too_large(struct dcdn_ri *r, struct dcdn_ri_answer *a);
+/* A refusal with an HTTP status of the glue's choosing (403), error 400. */
+void dcdn_ri_refuse(struct dcdn_ri *r, struct dcdn_ri_answer *a, int status, const char *reason);
 void dcdn_ri_answer_clear(struct dcdn_ri_answer *a);
 
 /* The capabilities document (canonical JSON) served at fci_path. */

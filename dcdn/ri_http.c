@@ -1,6 +1,8 @@
 /* cdni-dcdn — the redirection interface's HTTP glue (ri.h): libmicrohttpd
  * listeners of their own, POST on path, GET on fci_path, an access-log line
  * per request. The decisions are in ri.c. */
+#include <gnutls/gnutls.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,8 @@ struct dcdn_ri_server {
 	struct httpd *hs;
 	size_t nhs;
 	struct access_log log;
+	char *client_ca_pem;                 /* mutual TLS trust, or NULL */
+	struct MHD_OptionItem trust[2];
 };
 
 /* One request's state, from its first call to its completion. */
@@ -102,6 +106,31 @@ static enum MHD_Result refuse(struct MHD_Connection *mc, struct ri_req *q, int s
 	return ret;
 }
 
+/* A client certificate the configured CA verifies (GnuTLS checked it
+ * against the trust libmicrohttpd was given). */
+static bool client_verified(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(mc, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	unsigned status = 0;
+
+	if (!ci || !ci->tls_session)
+		return false;
+	if (gnutls_certificate_type_get((gnutls_session_t)ci->tls_session) != GNUTLS_CRT_X509)
+		return false;
+	return gnutls_certificate_verify_peers2((gnutls_session_t)ci->tls_session, &status) == 0 &&
+	       status == 0;
+}
+
+static enum MHD_Result forbid(struct dcdn_ri_server *s, struct MHD_Connection *mc,
+			      struct ri_req *q)
+{
+	struct dcdn_ri_answer a;
+
+	dcdn_ri_refuse(s->ri, &a, 403, "client certificate missing or not verified");
+	return send_answer(mc, q, &a);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
 				  const char *method, const char *version, const char *data,
 				  size_t *size, void **req_cls)
@@ -128,6 +157,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	if (q->status) { /* answered already; swallow the rest */
 		*size = 0;
 		return MHD_YES;
+	}
+	if (s->client_ca_pem && !client_verified(mc)) {
+		if (*size) {
+			*size = 0;
+			return MHD_YES;
+		}
+		return forbid(s, mc, q);
 	}
 	if (strcmp(url, s->c->path) == 0 && strcmp(method, "POST") == 0)
 		return on_post(s, mc, q, data, size);
@@ -172,6 +208,29 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* Each listener; TLS ones ask for a client certificate with client_ca. */
+static int start_listeners(struct dcdn_ri_server *s, struct httpd_opts *o, char *ready,
+			   size_t rlen, char *err, size_t errlen)
+{
+	const struct listen_conf *lcs = s->c->listen.v;
+	size_t used = strlen(ready);
+
+	s->trust[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, s->client_ca_pem };
+	s->trust[1] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	if (!(s->hs = calloc(s->c->listen.n, sizeof *s->hs)))
+		return CDNI_ENOMEM;
+	for (size_t i = 0; i < s->c->listen.n; i++) {
+		o->extra = lcs[i].tls && s->client_ca_pem ? s->trust : NULL;
+		if (httpd_start(&s->hs[i], &lcs[i], o, err, errlen))
+			return CDNI_ECONFIG;
+		s->nhs = i + 1;
+		if (used < rlen)
+			used += (size_t)snprintf(ready + used, rlen - used, "%s%s=%s", used ? " " : "",
+						 s->hs[i].name, s->hs[i].bound);
+	}
+	return 0;
+}
+
 int dcdn_ri_server_start(const struct dcdn_ri_conf *c, const char *access_log,
 			 struct dcdn_ri_server **out, char *ready, size_t rlen, char *err,
 			 size_t errlen)
@@ -190,9 +249,12 @@ int dcdn_ri_server_start(const struct dcdn_ri_conf *c, const char *access_log,
 		snprintf(err, errlen, "access_log: cannot open '%s'", access_log);
 		goto fail;
 	}
-	if (httpd_start_all(&s->hs, c->listen.v, c->listen.n, &o, ready, rlen, err, errlen))
+	if (c->client_ca && file_read_all(c->client_ca, 1 << 20, &s->client_ca_pem, NULL)) {
+		snprintf(err, errlen, "rri.client_ca: cannot read '%s'", c->client_ca);
 		goto fail;
-	s->nhs = c->listen.n;
+	}
+	if (start_listeners(s, &o, ready, rlen, err, errlen))
+		goto fail;
 	log_info("rri", "redirection interface %s as %s, capabilities at %s", c->path, c->cdn_id,
 		 c->fci_path);
 	*out = s;
@@ -208,6 +270,7 @@ void dcdn_ri_server_stop(struct dcdn_ri_server *s)
 		return;
 	httpd_stop_all(s->hs, s->nhs);
 	access_log_close(&s->log);
+	free(s->client_ca_pem);
 	dcdn_ri_free(s->ri);
 	free(s);
 }

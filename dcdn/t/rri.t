@@ -223,6 +223,38 @@ is "$(jqr '.error["error-code"]')" 500 "error 500"
 like "$(jqr '.error.reason')" '^downstream: ' "reason says the downstream failed"
 ok "within the deadline ($(( (t1 - t0) / 1000000 )) ms)" test $(( (t1 - t0) / 1000000 )) -lt 2000
 
+# ---- mutual TLS: an https interface that needs a client certificate ----
+CA=$(pki ca.pem)
+PM=$(free_port)
+write_file "$T/dm.json" "{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":0}],\"upstream\":\"http://127.0.0.1:9\",
+ \"access_log\":\"$T/dm.access\",\"rri\":{\"listen\":[{\"address\":\"127.0.0.1\",\"port\":$PM,\"name\":\"rri\",
+ \"tls\":true,\"cert\":\"$(pki dcdn2-ec.chain.pem)\",\"key\":\"$(pki dcdn2-ec.key)\"}],\"client_ca\":\"$CA\",
+ \"cdn_id\":\"AS64509:9\",\"edge_base\":\"https://edge.dcdn2.test\"}}"
+write_file "$T/dmc.json" "$(dcdn_conf 0 "\"cdn_id\":\"AS64508:8\",\"edge_base\":\"http://e8.test\",\"delegate\":\"always\",
+ \"downstream\":{\"url\":\"https://rri.dcdn2.test:$PM/cdni/rri\",\"resolve\":\"rri.dcdn2.test:$PM:127.0.0.1\",\"ca\":\"$CA\",\"cert\":\"$(pki ucdn-ec.chain.pem)\",\"key\":\"$(pki ucdn-ec.key)\"}" "$T/dmc.access")"
+write_file "$T/dmr.json" "$(dcdn_conf 0 "\"cdn_id\":\"AS64507:7\",\"edge_base\":\"http://e7.test\",\"delegate\":\"always\",
+ \"downstream\":{\"url\":\"https://rri.dcdn2.test:$PM/cdni/rri\",\"resolve\":\"rri.dcdn2.test:$PM:127.0.0.1\",\"ca\":\"$CA\",\"cert\":\"$(pki rogue-csp.chain.pem)\",\"key\":\"$(pki rogue-csp.key)\"}" "$T/dmr.access")"
+start_daemon dm cdni-dcdn "$T/dm.json"
+start_daemon dmc cdni-dcdn "$T/dmc.json"
+start_daemon dmr cdni-dcdn "$T/dmr.json"
+UM="https://rri.dcdn2.test:$PM/cdni/rri"
+RES="--resolve rri.dcdn2.test:$PM:127.0.0.1"
+is "$(post "$UM" "$HTTP_REQ" $RES --cacert "$CA" --cert "$(pki ucdn-ec.chain.pem)" --key "$(pki ucdn-ec.key)")" 200 \
+	"mutual TLS: a client certificate from the CA: 200"
+is "$(jqr '.http["sc-(location)"]')" "https://edge.dcdn2.test/" "and the answer"
+is "$(post "$UM" "$HTTP_REQ" $RES --cacert "$CA")" 403 "no client certificate: 403"
+is "$(jqr '.error["error-code"]')" 400 "error 400"
+like "$(jqr '.error.reason')" "client certificate" "reason names the certificate"
+is "$(post "$UM" "$HTTP_REQ" $RES --cacert "$CA" --cert "$(pki rogue-csp.chain.pem)" --key "$(pki rogue-csp.key)")" 403 \
+	"a certificate from another CA: 403"
+is "$(post "http://$(addr dmc rri)/cdni/rri" "$HTTP_REQ")" 200 "a dCDN cascading over mutual TLS"
+is "$(jqr '.["cdn-path"]')" '["AS64496:0","AS64508:8","AS64509:9"]' "through the https downstream"
+is "$(post "http://$(addr dmr rri)/cdni/rri" "$HTTP_REQ")" 500 "cascading with a rogue client certificate"
+like "$(jqr '.error.reason')" "client certificate" "refused by the downstream"
+write_file "$T/bad5.json" "$(dcdn_conf 0 "\"cdn_id\":\"AS1:0\",\"edge_base\":\"http://e.test\",\"client_ca\":\"$CA\"" -)"
+like "$("$CDNI_BIN/cdni-dcdn" -n -c "$T/bad5.json" 2>&1)" 'client_ca \(mutual TLS\) needs tls listeners' \
+	"client_ca on a plain listener refused"
+
 # ---- the config check ----
 write_file "$T/bad1.json" "$(dcdn_conf 0 "\"cdn_id\":\"dcdn\",\"edge_base\":\"http://e.test\"" -)"
 fails "bad cdn_id refused" "$CDNI_BIN/cdni-dcdn" -n -c "$T/bad1.json"
