@@ -22,15 +22,19 @@
  *         segments, EXT-X-KEY, EXT-X-SESSION-KEY, EXT-X-MAP, EXT-X-MEDIA,
  *         EXT-X-STREAM-INF and EXT-X-I-FRAME-STREAM-INF variants,
  *         EXT-X-SESSION-DATA, EXT-X-PART, EXT-X-PRELOAD-HINT,
- *         EXT-X-RENDITION-REPORT, EXT-X-CONTENT-STEERING; every other byte
- *         (byte ranges, comments, line ends) is kept as it was.
- *   DASH  (MPD, libxml2, no network, no DTD, no entities): BaseURL at every
- *         level, SegmentTemplate media/initialization (identifiers and
- *         format tags kept), SegmentList SegmentURL media/index,
- *         Initialization and RepresentationIndex sourceURL, Location,
- *         PatchLocation.
+ *         EXT-X-RENDITION-REPORT, EXT-X-CONTENT-STEERING, EXT-X-DATERANGE
+ *         X-ASSET-URI and X-ASSET-LIST (interstitials); every other byte
+ *         (byte ranges, comments, line ends, other X- attributes) is kept as
+ *         it was.
+ *   DASH  (MPD, libxml2's SAX2 push parser: no tree, no network, no DTD, no
+ *         entities; the input's bytes spliced, only URI values replaced):
+ *         BaseURL at every level, SegmentTemplate media/initialization
+ *         (identifiers and format tags kept), SegmentList SegmentURL
+ *         media/index, Initialization and RepresentationIndex sourceURL,
+ *         Location, PatchLocation, xlink:href.
  *   HTML  (a bounded tokenizer, the page kept byte for byte elsewhere):
- *         src, href, srcset and poster attributes.
+ *         src, href, srcset and poster attributes; CSS url() and @import in
+ *         <style> elements and style attributes.
  *
  * Relative references are resolved (RFC 3986 §5) against the manifest URL
  * as the client asked for it (or a DASH BaseURL chain, or an HTML <base>)
@@ -187,7 +191,8 @@ int rw_stream_finish(struct rw_stream *s, struct buf *out);
 const char *rw_stream_error(const struct rw_stream *s);
 void rw_stream_free(struct rw_stream *s);
 
-/* One call: rewrite in[0..len) as format f into out. err gets why on failure. */
+/* One call: rewrite in[0..len) as format f into out (DASH reads in where it
+ * lies and sizes out exactly). err gets why on failure. */
 int rw_rewrite(struct rw_ctx *x, enum rw_format f, const void *in, size_t len, struct buf *out,
 	       char *err, size_t errlen);
 

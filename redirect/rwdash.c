@@ -1296,9 +1296,11 @@ static int into(struct dash *d, uint32_t owner, uint32_t target, const struct sl
 	size_t len;
 	int rc;
 
-	if (s->child == N_SEGURL) {
-		if (N(d, target)->nseg || (rc = apply(d, owner, s, out, rep)))
-			return N(d, target)->nseg ? 0 : rc;
+	if (s->child == N_SEGURL) { /* (a target with SegmentURLs of its own would own them) */
+		if (N(d, target)->nseg)
+			return 0;
+		if ((rc = apply(d, owner, s, out, rep)))
+			return rc;
 		return insert_copy(d, target, NONE, N(d, owner)->sstart, N(d, owner)->send, rep, tag);
 	}
 	c = s->child ? child(d, target, s->child) : target;
