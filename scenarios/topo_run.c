@@ -330,7 +330,7 @@ bool topo_up(struct run *r)
 		check_add(&r->cl, false, "set up", "namespaces, links and routes", got, NULL);
 		return false;
 	}
-	check_addf(&r->cl, true, "set up", NULL, NULL);
+	check_add(&r->cl, true, "set up", NULL, NULL, NULL);
 	fprintf(r->o->out, "#   %s: %zu hosts, %zu links\n", note, r->s->hosts.n, r->s->links.n);
 	return true;
 }
