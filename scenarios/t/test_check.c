@@ -188,6 +188,92 @@ static void matching(void)
 	json_decref(m3);
 }
 
+/* Load an expect object (of a run step) and run the newer evaluators on it. */
+static struct result eval_more(const char *expect, json_t *phases, json_t *flow, const char *out,
+			       double ms, json_t *predictions)
+{
+	char text[4096], err[600] = "", *mem = NULL;
+	size_t memlen = 0;
+	struct sc_step st;
+	json_t *step, *paths = json_loads("[{\"a\":\"dublin\",\"b\":\"london\",\"rtt_ms\":12},"
+					  "{\"a\":\"london\",\"b\":\"sf\",\"rtt_ms\":136}]", 0, NULL);
+	struct result r = { 0, 0, NULL, json_array() };
+	struct checklist cl = { r.list, open_memstream(&mem, &memlen), "step 1 \"s\"", 0, 0 };
+
+	snprintf(text, sizeof text, "{\"run\":[\"x\"],\"expect\":%s}", expect);
+	step = json_loads(text, 0, NULL);
+	memset(&st, 0, sizeof st);
+	if (sc_step_load(step, &st, "steps[0]", err, sizeof err) != 0)
+		diag("cannot load %s: %s", expect, err);
+	expect_served_by(&st.expect, flow, &cl);
+	expect_timings(&st.expect, phases, paths, predictions, &cl);
+	expect_duration(&st.expect, ms, &cl);
+	expect_output(&st.expect, out, out ? strlen(out) : 0, &cl);
+	fclose(cl.out);
+	r.passed = cl.passed;
+	r.failed = cl.failed;
+	r.printed = mem;
+	sc_step_free(&st);
+	json_decref(step);
+	json_decref(paths);
+	return r;
+}
+
+static void more_counts(const char *expect, json_t *phases, json_t *flow, const char *out, double ms,
+			int passed, int failed, const char *line)
+{
+	struct result r = eval_more(expect, phases, flow, out, ms, NULL);
+
+	if (!ok(r.passed == passed && r.failed == failed, "%s: %d passed, %d failed", expect, passed,
+		failed))
+		diag("got %d passed, %d failed:\n%s", r.passed, r.failed, r.printed);
+	if (line && !ok(strstr(r.printed, line) != NULL, "prints '%s'", line))
+		diag("printed:\n%s", r.printed);
+	result_free(&r);
+}
+
+static void newer(void)
+{
+	json_t *phases = json_loads("[{\"connect\":12.3,\"ttfb\":49.5},{\"connect\":12.1,\"ttfb\":37.0}]", 0, NULL);
+	json_t *flow = json_loads("{\"hops\":[{\"node\":\"ucdn\"},{\"node\":\"dcdn\"}]}", 0, NULL);
+	json_t *pred = json_array();
+	struct result r;
+
+	more_counts("{\"timings\":[{\"hop\":1,\"phase\":\"connect\",\"min_ms\":11,\"max_ms\":13}]}",
+		    phases, NULL, NULL, 0, 1, 0, "ok - step 1 \"s\": hop 1 connect 11..13 ms");
+	more_counts("{\"timings\":[{\"phase\":\"ttfb\",\"max_ms\":30}]}", phases, NULL, NULL, 0, 0, 1,
+		    "FAIL - step 1 \"s\": hop 2 ttfb: got 37.000 ms, want at most 30 ms");
+	more_counts("{\"timings\":[{\"hop\":5,\"phase\":\"ttfb\"}]}", phases, NULL, NULL, 0, 0, 1,
+		    "hop 5 ttfb: got not measured");
+	more_counts("{\"timings\":[{\"hop\":1,\"phase\":\"ttfb\",\"rtts\":[{\"a\":\"dublin\",\"b\":\"london\",\"n\":4}],"
+		    "\"tolerance_ms\":2}]}", phases, NULL, NULL, 0, 1, 0,
+		    "hop 1 ttfb vs prediction 48.0 ms (4×RTT(dublin,london)) ±2 ms");
+	more_counts("{\"timings\":[{\"hop\":1,\"phase\":\"ttfb\",\"rtts\":[{\"a\":\"dublin\",\"b\":\"london\",\"n\":4},"
+		    "{\"a\":\"london\",\"b\":\"sf\",\"n\":1}],\"tolerance_ms\":10}]}", phases, NULL, NULL, 0, 0, 1,
+		    "got 49.5 ms (-134.5), want 184.0 ms (4×RTT(dublin,london) + 1×RTT(london,sf)) ±10 ms");
+	more_counts("{\"timings\":[{\"hop\":1,\"phase\":\"ttfb\",\"rtts\":[{\"a\":\"dublin\",\"b\":\"sf\",\"n\":1}]}]}",
+		    phases, NULL, NULL, 0, 0, 1, "got a host pair with no route");
+	r = eval_more("{\"timings\":[{\"label\":\"edge\",\"hop\":2,\"phase\":\"ttfb\",\"rtts\":[{\"a\":\"dublin\","
+		      "\"b\":\"london\",\"n\":3}]}]}", phases, NULL, NULL, 0, pred);
+	is_int(r.failed, 0, "tolerance -1: report only, never a failure");
+	is_str(json_string_value(json_object_get(json_array_get(pred, 0), "rtts")), "3×RTT(dublin,london)",
+	       "the prediction's round trips are recorded");
+	ok(json_number_value(json_object_get(json_array_get(pred, 0), "diff_ms")) == 1.0, "and the difference");
+	result_free(&r);
+	more_counts("{\"hops\":[{},{\"node\":\"dcdn\"}]}", NULL, flow, NULL, 0, 1, 0, "hop 2 served by dcdn");
+	more_counts("{\"hops\":[{\"node\":\"dcdn\"}]}", NULL, flow, NULL, 0, 0, 1,
+		    "hop 1 served by: got ucdn, want dcdn");
+	more_counts("{\"duration_ms\":{\"min\":10,\"max\":20}}", NULL, NULL, NULL, 25, 0, 1,
+		    "duration: got 25.000 ms, want 10..20 ms");
+	more_counts("{\"output_contains\":[\"status: NOERROR\",\"CNAME\"],\"output_lacks\":[\"SERVFAIL\"]}", NULL,
+		    NULL, "x status: NOERROR y CNAME z", 0, 3, 0, "output lacks SERVFAIL absent");
+	more_counts("{\"output_contains\":[\"a\\nb\"],\"output_lacks\":[\"x\"]}", NULL, NULL, "x", 0, 0, 2,
+		    "output contains a\\nb: got absent");
+	json_decref(phases);
+	json_decref(flow);
+	json_decref(pred);
+}
+
 int main(void)
 {
 	json_t *trace = json_loads(trace_text, 0, NULL);
@@ -206,6 +292,7 @@ int main(void)
 	passing(trace);
 	failing(trace);
 	matching();
+	newer();
 	json_decref(trace);
 	fs_remove_tree(dir);
 	return done_testing();

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/daemon.h"
 #include "common/tap.h"
 #include "scenarios/flow.h"
 #include "scenarios/fsutil.h"
@@ -267,6 +268,66 @@ static void reports(void)
 	json_decref(r);
 }
 
+/* The run-level sections: topology, timing, latency plot, predictions; a
+ * curl step's transfers; a narrated flow (kind "message") in mermaid. */
+static void run_sections(void)
+{
+	json_t *r = json_loads(
+		"{\"scenario\":\"t\",\"ok\":true,\"duration_ms\":1234.5,\"steps\":[{\"n\":1,\"name\":\"c\",\"kind\":\"curl\","
+		"\"ok\":true,\"duration_ms\":99.5,\"command\":\"curl -sS x\",\"exit\":\"exit status 0\","
+		"\"output_text\":\"line 1\\nline <2>\\n\","
+		"\"transfers\":[{\"n\":1,\"url\":\"https://a/\",\"status\":200,\"connects\":1,"
+		"\"timing_ms\":{\"connect\":12.0,\"tls\":24.0,\"ttfb\":49.0,\"total\":50.0}}],"
+		"\"predictions\":[{\"label\":\"edge\",\"phase\":\"ttfb\",\"hop\":1,\"measured_ms\":49.0,"
+		"\"predicted_ms\":48.0,\"rtts\":\"4×RTT(dublin,london)\",\"diff_ms\":1.0,\"ok\":true}],"
+		"\"flow\":{\"lifelines\":[{\"id\":\"UA\",\"label\":\"UA\"},{\"id\":\"edge\",\"label\":\"edge\"}],"
+		"\"messages\":[{\"from\":\"UA\",\"to\":\"edge\",\"kind\":\"message\",\"label\":\"1. ClientHello\",\"note\":\"\",\"status\":0,\"hop\":1},"
+		"{\"from\":\"edge\",\"to\":\"UA\",\"kind\":\"message\",\"label\":\"2. ServerHello\",\"note\":\"\",\"status\":200}]}}],"
+		"\"topology\":{\"mode\":\"netns\",\"note\":\"namespaces\",\"hosts\":[{\"name\":\"dublin\",\"address\":\"10.77.0.1\","
+		"\"netns\":\"cdni-1-dublin\"},{\"name\":\"london\",\"address\":\"10.77.0.2\",\"netns\":\"cdni-1-london\"}],"
+		"\"links\":[{\"a\":\"dublin\",\"b\":\"london\",\"delay_ms\":6,\"loss\":1.5,\"rate_kbit\":800,"
+		"\"devs\":[\"l0-london\",\"l0-dublin\"]}],\"paths\":[{\"a\":\"dublin\",\"b\":\"london\",\"rtt_ms\":12,\"links\":1}],"
+		"\"counters\":[\"[dublin-london] l0-london -> l0-dublin: 3 packets in\"]}}", 0, NULL);
+	char dir[] = "/tmp/cdni-sc-report2.XXXXXX", path[300];
+	struct buf b;
+
+	ok(r != NULL, "a result with a topology, a curl step, predictions and a narrated flow");
+	buf_init(&b, 0);
+	report_svg_topology(&b, json_object_get(r, "topology"));
+	ok(b.data && strstr(b.data, ">dublin<") && strstr(b.data, ">10.77.0.2<") &&
+	   strstr(b.data, "6 ms · 1.5% loss · 800 kbit/s"), "the map: hosts, addresses, link labels");
+	buf_reset(&b);
+	report_svg_latency(&b, r);
+	ok(b.data && strstr(b.data, "49.0 ms") && strstr(b.data, ">1.1 c<"), "the latency plot: a bar per transfer");
+	buf_reset(&b);
+	report_mermaid(&b, json_array_get(json_object_get(r, "steps"), 0));
+	ok(strstr(b.data, "p0->>p1: 1. ClientHello") && strstr(b.data, "p1-->>p0: 2. ServerHello"),
+	   "mermaid: narrated messages without activations");
+	buf_free(&b);
+	ok(mkdtemp(dir) != NULL && report_write(r, dir, path, sizeof path) == 0, "written");
+	snprintf(path, sizeof path, "%s/report.html", dir);
+	xmllint(path, "report.html with the run-level sections");
+	{
+		char *html = NULL, *md = NULL;
+
+		file_read_all(path, 1 << 20, &html, NULL);
+		snprintf(path, sizeof path, "%s/report.md", dir);
+		file_read_all(path, 1 << 20, &md, NULL);
+		ok(html && strstr(html, "<h2>Topology</h2>") && strstr(html, "cdni-1-london") &&
+		   strstr(html, "Measured against predicted") && strstr(html, "4×RTT(dublin,london)") &&
+		   strstr(html, "line 1\nline &lt;2&gt;") && strstr(html, "<h3>Transfers</h3>"),
+		   "report.html: topology, predictions, command output with its lines, transfers");
+		ok(md && strstr(md, "## Topology") && strstr(md, "| dublin – london | 6 | 1.5 | 800 |") &&
+		   strstr(md, "| 1 | edge (hop 1 ttfb) | 49.0 | 48.0 | 4×RTT(dublin,london) | +1.0 | pass |") &&
+		   strstr(md, "| **whole run** | | **1234.5** | |"),
+		   "report.md: topology, predictions, durations");
+		free(html);
+		free(md);
+	}
+	fs_remove_tree(dir);
+	json_decref(r);
+}
+
 static void escaping(void)
 {
 	struct buf b;
@@ -283,5 +344,6 @@ int main(void)
 	parsing();
 	reports();
 	escaping();
+	run_sections();
 	return done_testing();
 }
