@@ -584,8 +584,8 @@ static char *header_text(enum jose_alg a, const char *kid)
 	return s;
 }
 
-/* Sign "BASE64URL(header).BASE64URL(payload)" and append ".BASE64URL(sig)":
- * both parts are encoded straight into the token, its one allocation. */
+/* Sign the first n bytes of tok, "BASE64URL(header).BASE64URL(payload)", and
+ * append ".BASE64URL(signature)" (tok has room for it). */
 static int sign_input(const struct jose_key *key, enum jose_alg alg, char *tok, size_t n)
 {
 	uint8_t sig[MAX_SIG];
@@ -601,6 +601,8 @@ static int sign_input(const struct jose_key *key, enum jose_alg alg, char *tok, 
 	return 0;
 }
 
+/* The header and the payload are encoded straight into the token, its one
+ * allocation. */
 int jose_jws_sign_raw(const struct jose_key *key, enum jose_alg alg, const char *kid,
 		      const void *payload, size_t len, char **token)
 {
