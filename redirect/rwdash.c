@@ -1107,7 +1107,8 @@ static long long start_number(const struct dash *d, const struct level *l)
 }
 
 /* One attribute URI -> "K" (keep) or "W" + text, appended to out; "-" when
- * there is none. */
+ * there is none. Without out, the new text is written into the document
+ * at once (segment information set at the Representation itself). */
 static int attr_output(struct dash *d, const struct val *v, const struct rw_site *site,
 		       const struct level *r, struct buf *out)
 {
@@ -1117,12 +1118,15 @@ static int attr_output(struct dash *d, const struct val *v, const struct rw_site
 	int rc;
 
 	if (!v) {
-		buf_puts(out, "-\n");
-		return out->err;
+		if (out)
+			buf_puts(out, "-\n");
+		return out ? out->err : 0;
 	}
 	s = val_str(d, v, &len);
 	if ((rc = place(d, site, s, len, r->b0, r->b1, false, &keep)))
 		return rc;
+	if (!out)
+		return keep ? 0 : put_val(d, v, d->text.data, d->text.len, NONE);
 	if (keep)
 		buf_puts(out, "K\n");
 	else {
@@ -1154,7 +1158,8 @@ static void seg_url(const struct dash *d, uint32_t list, uint32_t k, uint32_t *v
 	}
 }
 
-/* What slot s's URIs under el should become for Representation r. */
+/* What slot s's URIs under el should become for Representation r (out
+ * NULL: written into the document at once). */
 static int slot_output(struct dash *d, uint32_t el, const struct slot *s, const struct level *r,
 		       struct buf *out)
 {
@@ -1262,11 +1267,9 @@ static int representation(struct dash *d, const struct level *r)
 		if (owner == NONE)
 			continue;
 		buf_reset(&out);
-		if ((rc = slot_output(d, owner, &slots[i], r, &out)))
-			break;
-		if (at == r)
-			rc = apply(d, owner, &slots[i], out.data, NONE);
-		else
+		if (at == r) /* its own: no one else to agree with */
+			rc = slot_output(d, owner, &slots[i], r, NULL);
+		else if (!(rc = slot_output(d, owner, &slots[i], r, &out)))
 			rc = add_use(d, owner, r->node, i, &out);
 	}
 	buf_free(&out);
