@@ -343,6 +343,32 @@ static void nodes_stop(struct run *r)
 
 /* ---- steps ------------------------------------------------------------ */
 
+/* Lines the nodes logged on stderr during the step ("log_lines"). */
+static void step_log_lines(struct run *r, const struct sc_expect *e)
+{
+	for (size_t i = 0; i < e->log_lines.n; i++) {
+		const struct sc_line_expect *l = (const struct sc_line_expect *)e->log_lines.v + i;
+		char *text = NULL, what[400];
+		const char *found = NULL;
+		size_t len = 0;
+
+		for (size_t k = 0; k < r->nnodes; k++) {
+			const struct node_rt *n = &r->nodes[k];
+
+			if (strcmp(n->sc->name, l->node) || file_read_all(n->log_path, 16u << 20, &text, &len))
+				continue;
+			if ((size_t)n->log_offset <= len)
+				found = strstr(text + n->log_offset, l->contains);
+			break;
+		}
+		snprintf(what, sizeof what, "%s log (this step) %s \"%s\"", l->node,
+			 l->absent ? "lacks" : "has", l->contains);
+		check_add(&r->cl, l->absent ? !found : found != NULL, what, l->absent ? "absent" : "present",
+			  found ? "present" : "absent", NULL);
+		free(text);
+	}
+}
+
 static void step_not_run(struct run *r, json_t *res, const char *why)
 {
 	json_object_set_new(res, "ok", json_false());
@@ -377,8 +403,12 @@ static void step_run(struct run *r, size_t i)
 	else if (subst_json(&r->env, st->raw, path, &sub, err, sizeof err) ||
 		 sc_step_load(sub, &rt, path, err, sizeof err))
 		step_not_run(r, res, err);
-	else
+	else {
+		for (size_t k = 0; k < r->nnodes; k++)
+			r->nodes[k].log_offset = file_size(r->nodes[k].log_path);
 		step_execs[rt.kind](r, &rt, i + 1, res);
+		step_log_lines(r, &rt.expect);
+	}
 	if (!json_object_get(res, "ok"))
 		json_object_set_new(res, "ok", json_boolean(r->cl.failed == failed_before));
 	if (!json_object_get(res, "duration_ms"))

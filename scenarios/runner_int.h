@@ -31,6 +31,7 @@ struct node_rt {
 	struct listener ls[RUN_MAX_LISTENERS];
 	size_t nls;
 	long long step_offset; /* access-log size when the current step began */
+	long long log_offset;  /* stderr log size when the current step began */
 	char *args[64]; /* "args" with placeholders substituted */
 	int starts;     /* launches so far (a restart appends to the logs, keeps the ports) */
 };

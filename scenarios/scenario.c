@@ -73,6 +73,14 @@ static const struct conf_item log_table[] = {
 	CONF_END
 };
 
+static const struct conf_item line_table[] = {
+	CONF_STR("node", struct sc_line_expect, node, NULL, CONF_REQUIRED, "whose log (stderr)"),
+	CONF_STR("contains", struct sc_line_expect, contains, NULL, CONF_REQUIRED,
+		 "text a line logged during the step holds"),
+	CONF_BOOL("absent", struct sc_line_expect, absent, false, "true: no line holds it"),
+	CONF_END
+};
+
 static const struct conf_item expect_table[] = {
 	CONF_INT("exit", struct sc_expect, exit, -1, 255, 0, "UA exit status; -1: any"),
 	CONF_INT("final_status", struct sc_expect, final_status, -1, 999, -1, "last status"),
@@ -92,6 +100,8 @@ static const struct conf_item expect_table[] = {
 		  "bounds on hop or transfer phases"),
 	CONF_OBJ("duration_ms", struct sc_expect, duration_ms, bounds_table, 0,
 		 "bounds on the whole step's duration"),
+	CONF_LIST("log_lines", struct sc_expect, log_lines, line_table, struct sc_line_expect, 0,
+		  "lines the nodes logged (stderr) during the step"),
 	CONF_END
 };
 
@@ -891,6 +901,14 @@ static int check_log_nodes(const struct scenario *s, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < s->nsteps; i++) {
 		const struct sc_expect *e = &s->steps[i].expect;
+
+		for (size_t j = 0; j < e->log_lines.n; j++) {
+			const char *node = ((struct sc_line_expect *)e->log_lines.v)[j].node;
+
+			if (!scenario_node(s, node, NULL))
+				return sc_fail(err, errlen, "steps[%zu].expect.log_lines[%zu].node: no node \"%s\"",
+					       i, j, node);
+		}
 
 		for (size_t j = 0; j < e->logs.n; j++) {
 			const char *node = ((struct sc_log_expect *)e->logs.v)[j].node;

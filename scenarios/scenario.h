@@ -111,6 +111,14 @@ struct sc_expect {
 	struct conf_strlist output_lacks;    /* ... must not hold */
 	struct conf_list timings;            /* struct sc_timing_expect */
 	struct sc_bounds duration_ms;        /* the whole step */
+	struct conf_list log_lines;          /* struct sc_line_expect: a node's stderr log */
+};
+
+/* A line a node logged (stderr) during the step, or not. */
+struct sc_line_expect {
+	char *node;
+	char *contains; /* a substring of one line */
+	bool absent;    /* true: no such line */
 };
 
 struct sc_ua {

@@ -36,6 +36,7 @@ write_file "$T/topo.json" '{
     { "name": "rate a-e", "run": [ "curl", "-sS", "-o", "/dev/null", "-w", "%{json}", "http://{{origin.http}}/big.bin" ] },
     { "name": "ua a-e", "ua": { "url": "http://{{origin.http}}/big.bin" },
       "expect": { "final_status": 200, "hops": [ { "node": "origin" } ],
+                  "log_lines": [ { "node": "origin", "contains": "error", "absent": true } ],
                   "timings": [ { "phase": "connect", "min_ms": 4, "max_ms": 9 } ] } } ] }'
 
 "$SC" -o "$T/run" "$T/topo.json" >"$T/run.out" 2>"$T/run.err"
