@@ -99,9 +99,16 @@ done
 ms_now() { date +%s%N; }
 loop_cat() { local i; for ((i = 0; i < RUNS; i++)); do cat "$1" >/dev/null; done; }
 loop_rw() { local i; for ((i = 0; i < RUNS; i++)); do "$RW" -c "$W/unsigned.json" -u "$2" "$1" >/dev/null; done; }
-faults() { # command... -> minor page faults of one run (needs GNU time)
-	[ -x /usr/bin/time ] || { echo "?"; return; }
-	/usr/bin/time -f %R -o "$W/faults" "$@" >/dev/null 2>&1 && cat "$W/faults" || echo "?"
+# command... -> page faults of one run: those taken as traps (perf), else
+# GNU time's minor faults (which also count pages prefaulted in one call)
+faults() {
+	if command -v perf >/dev/null && perf stat -x, -e page-faults -o "$W/faults" "$@" >/dev/null 2>&1; then
+		awk -F, '$3 == "page-faults" { print $1 }' "$W/faults"
+	elif [ -x /usr/bin/time ] && /usr/bin/time -f %R -o "$W/faults" "$@" >/dev/null 2>&1; then
+		echo "$(cat "$W/faults") (rusage)"
+	else
+		echo "?"
+	fi
 }
 declare -A CATUS RWUS CATPF RWPF LOAD
 for f in hls dash; do

@@ -1525,20 +1525,20 @@ static int splice(struct dash *d, struct buf *out)
 }
 
 /* Room for what a document of this size usually needs (a URI value every
- * 32 bytes, new text twice the input), prefaulted: growing by doubling
- * would copy, and first touches one page at a time are what a short run
- * pays most for. */
+ * 40 bytes, as much new text as half again the input: a SegmentList line
+ * is about 40 bytes), prefaulted in one call each: first touches one page
+ * at a time are what a short run pays most for. More grows as needed. */
 static int reserve(struct dash *d)
 {
-	size_t k = d->n / 32 + 64;
+	size_t k = d->n / 40 + 64, a = d->n + d->n / 2 + 4096;
 
 	if (!(d->vals = malloc(k * sizeof *d->vals)) || !(d->edits = malloc(k * sizeof *d->edits)) ||
-	    buf_reserve(&d->arena, d->n * 2 + 4096))
+	    buf_reserve(&d->arena, a))
 		return CDNI_ENOMEM;
 	d->cvals = d->cedits = k;
 	rw_prefault(d->vals, k * sizeof *d->vals);
 	rw_prefault(d->edits, k * sizeof *d->edits);
-	rw_prefault(d->arena.data, d->n * 2 + 4096);
+	rw_prefault(d->arena.data, a);
 	return 0;
 }
 
