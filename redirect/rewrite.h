@@ -35,6 +35,8 @@
  *   HTML  (a bounded tokenizer, the page kept byte for byte elsewhere):
  *         src, href, srcset and poster attributes; CSS url() and @import in
  *         <style> elements and style attributes.
+ *   CSS   (text/css, only when "css" is among the formats): url() and
+ *         @import strings, the rest byte for byte.
  *
  * Relative references are resolved (RFC 3986 §5) against the manifest URL
  * as the client asked for it (or a DASH BaseURL chain, or an HTML <base>)
@@ -69,7 +71,7 @@ const char *rw_kind_name(enum rw_kind k);
 int rw_kind_parse(const char *name);
 
 enum rw_sign { RW_SIGN_NONE = 0, RW_SIGN_URI, RW_SIGN_PATH, RW_SIGN_RENEW, RW_SIGN_CDN };
-enum rw_format { RW_FMT_NONE = 0, RW_FMT_HLS = 1, RW_FMT_DASH = 2, RW_FMT_HTML = 4 };
+enum rw_format { RW_FMT_NONE = 0, RW_FMT_HLS = 1, RW_FMT_DASH = 2, RW_FMT_HTML = 4, RW_FMT_CSS = 8 };
 const char *rw_format_name(enum rw_format f);
 
 /* ---- config ---- */
@@ -102,7 +104,7 @@ struct rw_sign_conf {
 
 struct rw_conf {
 	struct conf_strlist prefixes; /* request paths whose answers are rewritten */
-	struct conf_strlist formats;  /* "hls", "dash", "html" */
+	struct conf_strlist formats;  /* "hls", "dash", "html", "css" */
 	char *cache_control;          /* of rewritten answers */
 	long long max_line;           /* longest HLS line / HTML tag */
 	long long max_output;         /* largest rewritten body */

@@ -14,13 +14,13 @@
 #include "redirect/rewrite.h"
 
 static const char usage[] =
-	"usage: cdni-rewrite -c POLICY.json -u URL [-o ORIGIN] [-f hls|dash|html] [--now UNIX]\n"
-	"                    [--bench SECONDS] [FILE]\n"
+	"usage: cdni-rewrite -c POLICY.json -u URL [-o ORIGIN] [-f hls|dash|html|css]\n"
+	"                    [--now UNIX] [--bench SECONDS] [FILE]\n"
 	"  -c FILE     the policy: a JSON object with cdni-ucdn's \"rewrite\" keys\n"
 	"  -u URL      the document's URL as a client asked for it (relative URIs resolve\n"
 	"              against it; its host is the uCDN)\n"
 	"  -o ORIGIN   the origin base URL (absolute URIs naming it are the CSP's too)\n"
-	"  -f FORMAT   hls, dash or html (default: by the URL's extension)\n"
+	"  -f FORMAT   hls, dash, html or css (default: by the URL's extension)\n"
 	"  --now UNIX  the clock for token expiry (default: now)\n"
 	"  --bench S   rewrite the input again and again for S seconds, print figures as\n"
 	"              JSON on stderr (and the last output on stdout)\n"
@@ -76,11 +76,13 @@ static enum rw_format format_of(const struct opts *o)
 
 	if (f)
 		return !strcmp(f, "hls") ? RW_FMT_HLS : !strcmp(f, "dash") ? RW_FMT_DASH
-		     : !strcmp(f, "html") ? RW_FMT_HTML : RW_FMT_NONE;
+		     : !strcmp(f, "html") ? RW_FMT_HTML : !strcmp(f, "css") ? RW_FMT_CSS : RW_FMT_NONE;
 	if ((n >= 5 && !strncmp(o->url + n - 5, ".m3u8", 5)) || (n >= 4 && !strncmp(o->url + n - 4, ".m3u", 4)))
 		return RW_FMT_HLS;
 	if (n >= 4 && !strncmp(o->url + n - 4, ".mpd", 4))
 		return RW_FMT_DASH;
+	if (n >= 4 && !strncmp(o->url + n - 4, ".css", 4))
+		return RW_FMT_CSS;
 	return RW_FMT_HTML;
 }
 
@@ -189,7 +191,7 @@ int main(int argc, char **argv)
 	buf_init(&in.b, 0);
 	buf_init(&out, 0);
 	if ((f = format_of(&o)) == RW_FMT_NONE) {
-		fprintf(stderr, "cdni-rewrite: -f: must be hls, dash or html\n");
+		fprintf(stderr, "cdni-rewrite: -f: must be hls, dash, html or css\n");
 		return 2;
 	}
 	if (conf_load_file(rw_conf_table, &conf, o.conf, err, sizeof err) ||

@@ -614,3 +614,21 @@ static void html_close(void *st)
 }
 
 const struct rw_fmt_ops rw_html_ops = { html_open, html_feed, html_finish, html_close, NULL };
+
+/* text/css documents: the whole sheet through css_rewrite. */
+static int css_finish(void *st, struct buf *out, char *err, size_t errlen)
+{
+	struct html *h = st;
+	bool changed = false;
+
+	h->s = h->in.data ? h->in.data : "";
+	h->n = h->in.len;
+	if (memchr(h->s, '\0', h->n)) {
+		snprintf(err, errlen, "css: a NUL byte at offset %zu (binary data)",
+			 (size_t)((const char *)memchr(h->s, '\0', h->n) - h->s));
+		return CDNI_EPARSE;
+	}
+	return css_rewrite(h, h->s, h->n, out, &changed);
+}
+
+const struct rw_fmt_ops rw_css_ops = { html_open, html_feed, css_finish, html_close, NULL };

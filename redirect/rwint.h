@@ -148,7 +148,7 @@ struct rw_fmt_ops {
 		     size_t errlen);
 };
 
-extern const struct rw_fmt_ops rw_hls_ops, rw_dash_ops, rw_html_ops;
+extern const struct rw_fmt_ops rw_hls_ops, rw_dash_ops, rw_html_ops, rw_css_ops;
 
 const struct rw_policy *rw_ctx_policy(const struct rw_ctx *x);
 

@@ -570,7 +570,7 @@ int rw_stream_new(struct rw_stream **out, enum rw_format f, struct rw_ctx *x)
 	if (!s)
 		return CDNI_ENOMEM;
 	s->ops = f == RW_FMT_HLS ? &rw_hls_ops : f == RW_FMT_DASH ? &rw_dash_ops
-	       : f == RW_FMT_HTML ? &rw_html_ops : NULL;
+	       : f == RW_FMT_HTML ? &rw_html_ops : f == RW_FMT_CSS ? &rw_css_ops : NULL;
 	s->max = x->p->max_output;
 	if (!s->ops) {
 		free(s);

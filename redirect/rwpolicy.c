@@ -29,6 +29,7 @@ const char *rw_format_name(enum rw_format f)
 	case RW_FMT_HLS: return "hls";
 	case RW_FMT_DASH: return "dash";
 	case RW_FMT_HTML: return "html";
+	case RW_FMT_CSS: return "css";
 	default: return "none";
 	}
 }
@@ -39,6 +40,7 @@ const char *rw_format_type(enum rw_format f)
 	case RW_FMT_HLS: return "application/vnd.apple.mpegurl";
 	case RW_FMT_DASH: return "application/dash+xml";
 	case RW_FMT_HTML: return "text/html; charset=utf-8";
+	case RW_FMT_CSS: return "text/css; charset=utf-8";
 	default: return "application/octet-stream";
 	}
 }
@@ -91,7 +93,7 @@ const struct conf_item rw_conf_table[] = {
 	CONF_STRS("prefixes", struct rw_conf, prefixes, 0,
 		  "request path prefixes whose manifests and pages are rewritten; empty: none"),
 	CONF_STRS("formats", struct rw_conf, formats, 0,
-		  "formats rewritten: hls, dash, html; empty: all three"),
+		  "formats rewritten: hls, dash, html, css; empty: hls, dash and html"),
 	CONF_STR("cache_control", struct rw_conf, cache_control, "no-store", 0,
 		 "Cache-Control of rewritten answers (tokens are per client)"),
 	CONF_INT("max_line", struct rw_conf, max_line, 256, 16 << 20, 65536,
@@ -298,9 +300,9 @@ static int load_lists(struct rw_policy *p, const struct rw_conf *c, char *err, s
 	for (size_t i = 0; i < c->formats.n; i++) {
 		const char *f = c->formats.v[i];
 		unsigned bit = !strcmp(f, "hls") ? RW_FMT_HLS : !strcmp(f, "dash") ? RW_FMT_DASH
-			     : !strcmp(f, "html") ? RW_FMT_HTML : 0;
+			     : !strcmp(f, "html") ? RW_FMT_HTML : !strcmp(f, "css") ? RW_FMT_CSS : 0;
 		if (!bit)
-			return fail(err, errlen, "rewrite.formats[%zu]: must be hls, dash or html, "
+			return fail(err, errlen, "rewrite.formats[%zu]: must be hls, dash, html or css, "
 				    "got \"%s\"", i, f);
 		p->formats |= bit;
 	}
@@ -475,6 +477,8 @@ enum rw_format rw_policy_candidate(const struct rw_policy *p, const char *path, 
 	else if (ends_with(path, len, ".html") || ends_with(path, len, ".htm") ||
 		 (len && path[len - 1] == '/'))
 		f = RW_FMT_HTML;
+	else if (ends_with(path, len, ".css"))
+		f = RW_FMT_CSS;
 	return p->formats & f ? f : RW_FMT_NONE;
 }
 
@@ -500,6 +504,8 @@ enum rw_format rw_policy_format(const struct rw_policy *p, const char *ct, enum 
 		f = RW_FMT_DASH;
 	else if (type_is(ct, n, "text/html") || type_is(ct, n, "application/xhtml+xml"))
 		f = RW_FMT_HTML;
+	else if (type_is(ct, n, "text/css"))
+		f = RW_FMT_CSS;
 	else if (n == 0 || type_is(ct, n, "text/plain") || type_is(ct, n, "application/octet-stream"))
 		return cand;
 	return p->formats & f ? f : RW_FMT_NONE;

@@ -110,6 +110,7 @@ static const struct golden golden[] = {
 	{ "interstitials.m3u8", "split", "https://www.csp.test/v/hls/live.m3u8", RW_FMT_HLS },
 	{ "interstitials.m3u8", "bases", "https://www.csp.test/v/hls/live.m3u8", RW_FMT_HLS },
 	{ "page-css.html", "split", "https://www.csp.test/v/site/css.html", RW_FMT_HTML },
+	{ "sheet.css", "split", "https://www.csp.test/v/site/css/sheet.css", RW_FMT_CSS },
 	{ "page.html", "split", "https://www.csp.test/v/site/index.html", RW_FMT_HTML },
 	{ "page.html", "bases", "https://www.csp.test/v/site/index.html", RW_FMT_HTML },
 };
@@ -215,13 +216,15 @@ static const struct bad bad_inputs[] = {
 		       "media=\"a&unknown;b\"/></SegmentList></Representation></AdaptationSet></Period></MPD>",
 	  0, "invalid XML" },
 	{ RW_FMT_HTML, "<html>\0</html>", 14, "NUL byte" },
+	{ RW_FMT_CSS, "a{b:url(c)}\0", 12, "NUL byte" },
 };
 
 static void test_bad_inputs(void)
 {
 	struct rw_policy *p = policy_file("split");
 	const char *url[] = { NULL, "https://www.csp.test/v/a.m3u8", "https://www.csp.test/v/a.mpd",
-			      NULL, "https://www.csp.test/v/a.html" };
+			      NULL, "https://www.csp.test/v/a.html", NULL, NULL, NULL,
+			      "https://www.csp.test/v/a.css" };
 	char err[512];
 	struct buf out;
 
@@ -446,6 +449,14 @@ static void test_candidates(void)
 	is_int(rw_policy_format(p, "application/dash+xml", RW_FMT_NONE), RW_FMT_NONE,
 	       "a format not configured: left alone");
 	is_int(rw_policy_format(p, NULL, RW_FMT_HTML), RW_FMT_HTML, "no type: by path");
+	is_int(rw_policy_candidate(p, "/v/a.css", 8), RW_FMT_NONE, "css not configured");
+	rw_policy_free(p);
+	p = policy_text("{\"prefixes\":[\"/v/\"]}", err, sizeof err);
+	is_int(rw_policy_candidate(p, "/v/a.css", 8), RW_FMT_NONE, "css is not among the defaults");
+	rw_policy_free(p);
+	p = policy_text("{\"prefixes\":[\"/v/\"],\"formats\":[\"css\"]}", err, sizeof err);
+	is_int(rw_policy_candidate(p, "/v/s/a.css", 10), RW_FMT_CSS, "css when configured");
+	is_int(rw_policy_format(p, "text/css; charset=utf-8", RW_FMT_NONE), RW_FMT_CSS, "CSS by type");
 	rw_policy_free(p);
 	p = policy_text("{}", err, sizeof err);
 	ok(p && !rw_policy_enabled(p), "no prefixes: off");
