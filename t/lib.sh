@@ -130,7 +130,7 @@ start_nginx() {
 		if wait_for 10 _nginx_up "$name" "$ready" && kill -0 "${_pid[$name]}" 2>/dev/null; then
 			return 0
 		fi
-		kill_daemon "$name"
+		_nginx_drop "$name"
 	done
 	_tap_report 1 "nginx ($name) starts"
 	diag "$(tail -n 20 "$NGINX_DIR/error.log" "$T/$name.err" 2>&1)"
@@ -140,6 +140,8 @@ start_nginx() {
 _free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 _nginx_answers() { curl -s -m 1 -o /dev/null "http://127.0.0.1:$NGINX_PORT/"; }
 _nginx_up() { ! kill -0 "${_pid[$1]}" 2>/dev/null || "$2"; } # ready, or gone
+# TERM first (the master stops its workers), KILL after 5 s
+_nginx_drop() { kill -TERM "${_pid[$1]}" 2>/dev/null; wait_for 5 sh -c "! kill -0 ${_pid[$1]}"; kill_daemon "$1"; }
 
 # The whole config; SERVERS_FN runs in this shell (ports it picks stay set).
 _nginx_conf() {
