@@ -908,7 +908,9 @@ static int place(struct dash *d, const struct rw_site *site, const char *ref, si
 
 	buf_reset(&d->text);
 	buf_reset(&d->full);
-	if ((rc = rw_map(d->x, site, ref, len, b0, &d->text, same && !need_full ? NULL : &d->full, &m)))
+	/* the document's own URL (NULL): rw_map has it split already */
+	if ((rc = rw_map(d->x, site, ref, len, strcmp(b0, rw_ctx_base(d->x)) ? b0 : NULL, &d->text,
+			 same && !need_full ? NULL : &d->full, &m)))
 		return rc;
 	*keep = !m.changed;
 	if (same && !need_full)
