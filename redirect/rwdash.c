@@ -548,6 +548,26 @@ static uint32_t new_node(struct dash *d, int type, uint32_t start, uint32_t gt, 
 	return i;
 }
 
+/* After an element's values: where they end, a Representation's id. */
+static int values_done(struct dash *d, int type, uint32_t node, uint32_t owner)
+{
+	if (type == N_SEGURL)
+		N(d, owner)->s1 = (uint32_t)d->nvals;
+	if (node == NONE)
+		return 0;
+	N(d, node)->v1 = (uint32_t)d->nvals;
+	for (uint32_t v = N(d, node)->v0; type == N_REP && v < N(d, node)->v1; v++) {
+		size_t n;
+		const char *s;
+		if (d->vals[v].name != A_ID)
+			continue;
+		s = val_str(d, &d->vals[v], &n);
+		if ((N(d, node)->id = keep_str(d, s, n)) == NONE)
+			return nomem(d);
+	}
+	return 0;
+}
+
 static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri,
 		     int nns, const xmlChar **nss, int nattr, int ndefaulted, const xmlChar **attrs)
 {
@@ -592,21 +612,8 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 		else if (name >= 0)
 			add_val(d, a, start, gt, qlen, name, node, 0);
 	}
-	if (d->rc)
+	if (d->rc || values_done(d, type, node, owner))
 		return;
-	if (node != NONE) {
-		N(d, node)->v1 = (uint32_t)d->nvals;
-		if (type == N_REP)
-			for (uint32_t v = N(d, node)->v0; v < N(d, node)->v1; v++)
-				if (d->vals[v].name == A_ID) {
-					size_t n;
-					const char *s = val_str(d, &d->vals[v], &n);
-					if ((N(d, node)->id = keep_str(d, s, n)) == NONE)
-						return (void)nomem(d);
-				}
-	}
-	if (type == N_SEGURL)
-		N(d, owner)->s1 = (uint32_t)d->nvals;
 	buf_reset(&d->text);
 	d->stack[d->depth].node = type == N_SEGURL ? owner : node;
 	d->stack[d->depth].type = (uint8_t)type;
