@@ -344,6 +344,19 @@ static void test_dash_splice(void)
 		  "<m:Representation id=\"x\"><m:SegmentTemplate media='https://b.dcdn.test/v/dash/"
 		  "$RepresentationID$/$Number$.m4s?a=1&amp;b=2'/></m:Representation>"
 		  "</m:AdaptationSet></m:Period></m:MPD>" },
+		/* two owners of one type: the Period's initialization joins the
+		 * copy of the AdaptationSet's template made for v0 */
+		{ "rendition", "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\"><Period>"
+		  "<SegmentTemplate initialization=\"$RepresentationID$/i.mp4\"/><AdaptationSet>"
+		  "<SegmentTemplate media=\"$RepresentationID$/$Number$.m4s\"/><Representation id=\"v0\"/>"
+		  "<Representation id=\"x\"><BaseURL>x/</BaseURL></Representation></AdaptationSet></Period></MPD>",
+		  "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\"><Period>"
+		  "<SegmentTemplate initialization=\"$RepresentationID$/i.mp4\"/><AdaptationSet>"
+		  "<SegmentTemplate media=\"$RepresentationID$/$Number$.m4s\"/><Representation id=\"v0\">"
+		  "<SegmentTemplate media=\"https://a.dcdn.test/ca/v/dash/$RepresentationID$/$Number$.m4s\" "
+		  "initialization=\"https://a.dcdn.test/ca/v/dash/$RepresentationID$/i.mp4\"/></Representation>"
+		  "<Representation id=\"x\"><BaseURL>https://b.dcdn.test/v/dash/x/</BaseURL></Representation>"
+		  "</AdaptationSet></Period></MPD>" },
 	};
 	char err[512];
 
