@@ -20,7 +20,7 @@ BUILD ?= build
 endif
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libcurl openssl ldns libxml-2.0
+PKGS    := libmicrohttpd jansson libcurl openssl ldns libxml-2.0 gnutls
 OPT     ?= -O2
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wvla -Wundef -Wcast-qual -Wwrite-strings \

@@ -52,6 +52,12 @@ static int parse_addr(const char *address, unsigned short port, struct sockaddr_
 
 int listen_conf_check(const struct listen_conf *lc, const char *path, char *err, size_t errlen)
 {
+	return listen_conf_check_ext(lc, path, false, err, errlen);
+}
+
+int listen_conf_check_ext(const struct listen_conf *lc, const char *path, bool external_key,
+			  char *err, size_t errlen)
+{
 	struct sockaddr_storage ss;
 	socklen_t len;
 
@@ -60,7 +66,7 @@ int listen_conf_check(const struct listen_conf *lc, const char *path, char *err,
 			 lc->address);
 		return CDNI_ECONFIG;
 	}
-	if (lc->tls && (!lc->cert || !lc->key)) {
+	if (lc->tls && (!lc->cert || (!lc->key && !external_key))) {
 		snprintf(err, errlen, "%s: tls needs both cert and key", path);
 		return CDNI_ECONFIG;
 	}
@@ -127,9 +133,16 @@ static void build_options(struct MHD_OptionItem *opts, struct httpd *h,
 		opts[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL);
 	if (o->connection_limit)
 		opts[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, o->connection_limit, NULL);
-	if (h->tls) {
+	if (h->tls && !h->key_pem) {
+		void *cb;
+
+		memcpy(&cb, &o->cert_callback, sizeof cb); /* a function as libmicrohttpd's pointer */
+		opts[n++] = OPT(MHD_OPTION_HTTPS_CERT_CALLBACK2, 0, cb);
+	} else if (h->tls) {
 		opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert_pem);
 		opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, h->key_pem);
+	}
+	if (h->tls) {
 		opts[n++] = OPT(MHD_OPTION_HTTPS_PRIORITIES, 0,
 				(void *)(uintptr_t)"NORMAL:-VERS-TLS1.0:-VERS-TLS1.1");
 	}
@@ -168,7 +181,11 @@ int httpd_start(struct httpd *h, const struct listen_conf *lc, const struct http
 		snprintf(err, errlen, "listener %s: bad address '%s'", h->name, lc->address);
 		return CDNI_ECONFIG;
 	}
-	if (lc->tls && load_pems(h, lc, err, errlen))
+	if (lc->tls && !lc->key && !o->cert_callback) {
+		snprintf(err, errlen, "listener %s: tls without a key needs an external key", h->name);
+		return CDNI_ECONFIG;
+	}
+	if (lc->tls && lc->key && load_pems(h, lc, err, errlen))
 		goto fail;
 	flags |= o->threads ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION;
 	flags |= o->flags;

@@ -27,6 +27,9 @@ extern const struct conf_item listen_conf_table[];
 	CONF_LIST("listen", T, f, listen_conf_table, struct listen_conf, CONF_REQUIRED, \
 		  "listeners: [{address, port, tls, cert, key, name}]")
 
+/* Any function pointer; cast to and from the real type. */
+typedef void (*httpd_cert_fn)(void);
+
 struct httpd_opts {
 	MHD_AccessHandlerCallback handler;
 	void *handler_cls;
@@ -37,6 +40,10 @@ struct httpd_opts {
 	unsigned timeout_s;        /* idle connection timeout; 0: 30 s */
 	unsigned flags;            /* more MHD_FLAG bits (e.g. MHD_ALLOW_SUSPEND_RESUME) */
 	const struct MHD_OptionItem *extra; /* more options, MHD_OPTION_END-terminated */
+	/* For TLS listeners with a cert and no key (keyless): a
+	 * gnutls_certificate_retrieve_function3 that hands GnuTLS the chain and
+	 * an external private key (libmicrohttpd's HTTPS_CERT_CALLBACK2). */
+	httpd_cert_fn cert_callback;
 };
 
 struct httpd {
@@ -51,6 +58,10 @@ struct httpd {
 /* Check a listener's values beyond their types (address parses, cert and key
  * given with tls). Returns 0 or CDNI_ECONFIG with a message naming path. */
 int listen_conf_check(const struct listen_conf *lc, const char *path, char *err, size_t errlen);
+/* The same, where external_key allows a tls listener with a cert and no key
+ * (its key operations happen elsewhere: httpd_opts.cert_callback). */
+int listen_conf_check_ext(const struct listen_conf *lc, const char *path, bool external_key,
+			  char *err, size_t errlen);
 
 int httpd_start(struct httpd *h, const struct listen_conf *lc, const struct httpd_opts *o,
 		char *err, size_t errlen);

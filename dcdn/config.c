@@ -46,6 +46,12 @@ const struct conf_item dcdn_conf_table[] = {
 		  "CORS headers on every answer and OPTIONS preflight answers (browser players)"),
 	CONF_STR("cors_origin", struct dcdn_conf, cors_origin, "*", 0,
 		 "Access-Control-Allow-Origin of CORS answers"),
+	CONF_OBJ("keyless", struct dcdn_conf, keyless, kledge_conf_table, 0,
+		 "keyless TLS: tls listeners with a cert and no key present keyless.certs (by SNI) "
+		 "and sign through keyless.key_server"),
+	CONF_STR("ticket_key", struct dcdn_conf, ticket_key, NULL, 0,
+		 "TLS session ticket key file (64 random bytes, the same on every edge of the "
+		 "dCDN; replace + SIGHUP rotates); none: no tickets"),
 	CONF_OBJ("rri", struct dcdn_conf, rri, dcdn_ri_table, 0,
 		 "RFC 7975 redirection interface and RFC 8008 capabilities (docs/redirection-"
 		 "interface.md); on when rri.listen is set"),
@@ -96,7 +102,7 @@ static int check_listeners(const struct dcdn_conf *c, char *err, size_t errlen)
 		return fail(err, errlen, "listen: at least one listener is needed");
 	for (size_t i = 0; i < c->listen.n; i++) {
 		snprintf(path, sizeof path, "listen[%zu]", i);
-		if (listen_conf_check(&lcs[i], path, err, errlen))
+		if (listen_conf_check_ext(&lcs[i], path, kledge_enabled(&c->keyless), err, errlen))
 			return CDNI_ECONFIG;
 		snprintf(path, sizeof path, "listen[%zu].cert", i);
 		if (check_file(lcs[i].cert, path, err, errlen))
@@ -131,7 +137,13 @@ int dcdn_conf_check(const struct dcdn_conf *c, char *err, size_t errlen)
 	if (c->max_object_size > c->cache_size)
 		return fail(err, errlen, "max_object_size: %lld is more than cache_size (%lld)",
 			    c->max_object_size, c->cache_size);
-	if (dcdn_ri_conf_check(&c->rri, err, errlen))
+	if (dcdn_ri_conf_check(&c->rri, err, errlen) ||
+	    kledge_conf_check(&c->keyless, "keyless", err, errlen))
+		return CDNI_ECONFIG;
+	for (size_t i = 0; i < c->keyless.certs.n; i++)
+		if (check_file(c->keyless.certs.v[i], "keyless.certs", err, errlen))
+			return CDNI_ECONFIG;
+	if (check_file(c->ticket_key, "ticket_key", err, errlen))
 		return CDNI_ECONFIG;
 	return check_usign(c, err, errlen);
 }

@@ -6,6 +6,7 @@
 
 #include "common/conf.h"
 #include "dcdn/ri.h"
+#include "dcdn/tlsedge.h"
 #include "dcdn/usign.h"
 
 struct dcdn_conf {
@@ -27,6 +28,8 @@ struct dcdn_conf {
 	bool cors;                 /* CORS headers on every answer, preflight answers */
 	char *cors_origin;         /* Access-Control-Allow-Origin */
 	struct dcdn_ri_conf rri;   /* RFC 7975 redirection interface (ri.h); on with rri.listen */
+	struct kledge_conf keyless; /* keyless TLS (tlsedge.h); on with keyless.certs */
+	char *ticket_key;          /* 64-byte TLS session ticket key file, shared by instances */
 };
 
 extern const struct conf_item dcdn_conf_table[];

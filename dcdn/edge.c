@@ -18,6 +18,7 @@
 #include "common/tls.h"
 #include "common/upstream.h"
 #include "dcdn/fill.h"
+#include "dcdn/tlsedge.h"
 #include "dcdn/usign.h"
 
 #define EDGE_MAX_HOOKS 8
@@ -27,6 +28,7 @@
 /* What a request needs to know of the listener it came in on. */
 struct listener {
 	bool tls;
+	bool keyless; /* tls with a cert and no key: tlsedge.h */
 	bool has_spki;
 	uint8_t spki[32]; /* SHA-256 of the SPKI of its certificate (cdnicb) */
 };
@@ -35,6 +37,7 @@ struct edge {
 	const struct dcdn_conf *conf;
 	struct listener *lis; /* one per conf->listen entry, like hs */
 	struct usign *usign;  /* RFC 9246 hook state; NULL: not configured */
+	struct tlsedge *tls;  /* keyless key and session tickets */
 	struct cache *cache;
 	struct fillpool *fills;
 	struct access_log alog;
@@ -625,6 +628,13 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 	struct conn *cx = *socket_context;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(mc, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		const struct listener *li = listener_of(cls, mc);
+
+		if (ci && ci->tls_session) /* before its handshake */
+			tlsedge_session_new(((struct edge *)cls)->tls, ci->tls_session,
+					    li && li->keyless);
 		cx = malloc(sizeof *cx);
 		if (!cx)
 			return;
@@ -632,7 +642,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 		req_init(&cx->ri);
 		cx->e = cls;
 		cx->mc = mc;
-		cx->li = listener_of(cx->e, mc);
+		cx->li = li;
 		cx->rd.w.wake = wake_resume;
 		cx->rd.w.arg = mc;
 		buf_init(&cx->upstream, 0);
@@ -662,6 +672,7 @@ static int listeners_new(struct edge *e, char *err, size_t errlen)
 		return CDNI_ENOMEM;
 	for (size_t i = 0; i < e->conf->listen.n; i++) {
 		e->lis[i].tls = lc[i].tls;
+		e->lis[i].keyless = lc[i].tls && !lc[i].key;
 		if (!lc[i].tls || !lc[i].cert)
 			continue;
 		if (!(x = tls_load_cert(lc[i].cert, why, sizeof why))) {
@@ -709,12 +720,18 @@ int edge_new(const struct dcdn_conf *conf, struct edge **out, char *err, size_t 
 		return CDNI_ECONFIG;
 	}
 	e->logging = conf->access_log != NULL;
-	if (listeners_new(e, err, errlen) || usign_start(e, err, errlen)) {
+	if (listeners_new(e, err, errlen) || usign_start(e, err, errlen) ||
+	    tlsedge_new(&conf->keyless, conf->ticket_key, &e->tls, err, errlen)) {
 		edge_free(e);
 		return CDNI_ECONFIG;
 	}
 	*out = e;
 	return 0;
+}
+
+int edge_reload(struct edge *e, char *err, size_t errlen)
+{
+	return tlsedge_reload(e->tls, err, errlen);
 }
 
 int edge_add_hook(struct edge *e, const struct req_hook *h)
@@ -740,6 +757,7 @@ int edge_start(struct edge *e, char *ready, size_t rlen, char *err, size_t errle
 		.timeout_s = (unsigned)e->conf->timeout,
 		.flags = e->blocking ? 0 : MHD_ALLOW_SUSPEND_RESUME,
 		.extra = extra,
+		.cert_callback = tlsedge_cert_callback(e->tls),
 	};
 
 	ready[0] = '\0';
@@ -765,6 +783,7 @@ void edge_free(struct edge *e)
 		cache_free(e->cache);
 	}
 	access_log_close(&e->alog);
+	tlsedge_free(e->tls);
 	usign_free(e->usign);
 	free(e->lis);
 	free(e);

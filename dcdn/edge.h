@@ -20,6 +20,8 @@ struct edge;
 
 int edge_new(const struct dcdn_conf *conf, struct edge **out, char *err, size_t errlen);
 /* Add a policy hook (run in the order added, before the cache lookup). */
+/* SIGHUP: re-read what can change without a restart (the ticket key). */
+int edge_reload(struct edge *e, char *err, size_t errlen);
 int edge_add_hook(struct edge *e, const struct req_hook *h);
 /* Bind the listeners; ready gets "name=addr:port ..." for daemon_ready(). */
 int edge_start(struct edge *e, char *ready, size_t rlen, char *err, size_t errlen);

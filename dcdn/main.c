@@ -53,6 +53,11 @@ static int start(const void *conf, void **svc, char *ready, size_t rlen, char *e
 	return 0;
 }
 
+static int reload(void *svc, char *err, size_t errlen)
+{
+	return edge_reload(((struct svc *)svc)->edge, err, errlen);
+}
+
 static const struct daemon_ops ops = {
 	.prog = "cdni-dcdn",
 	.summary = "A dCDN surrogate: caching reverse proxy over HTTP and HTTPS in front of an\n"
@@ -63,6 +68,7 @@ static const struct daemon_ops ops = {
 	.unload = unload,
 	.start = start,
 	.stop = stop,
+	.reload = reload,
 	.uses_upstream = 1,
 };
 
