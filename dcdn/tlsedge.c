@@ -48,6 +48,15 @@ struct kl_cert {
 	char file[256];
 };
 
+/* Certificates for the same names (an RSA and an ECDSA one, say) share a
+ * credentials object, so GnuTLS chooses among them by the client's suites
+ * and signature algorithms; the group is chosen by SNI (wildcards too). */
+struct kl_group {
+	gnutls_certificate_credentials_t cred;
+	const struct kl_cert *first;
+	char names[1024]; /* the DNS names, joined: the group's identity */
+};
+
 /* A ticket key; old ones stay until the end in case GnuTLS kept a pointer. */
 struct ticket {
 	struct ticket *older;
@@ -59,7 +68,8 @@ struct tlsedge {
 	int timeout_ms;
 	struct kl_cert *certs;
 	size_t ncerts;
-	gnutls_certificate_credentials_t cred; /* every cert with its external key */
+	struct kl_group *groups; /* certificates with the same names, one credentials each */
+	size_t ngroups;
 	char *ticket_path;
 	pthread_rwlock_t lock;
 	struct ticket *ticket; /* current, under lock */
@@ -67,6 +77,29 @@ struct tlsedge {
 };
 
 static _Atomic(struct tlsedge *) active;
+/* The session whose handshake this thread is running (set by a handshake
+ * hook): key callbacks get no session, and a failed key operation answers
+ * the client with an alert instead of a bare close. */
+static _Thread_local gnutls_session_t handshaking;
+
+static int on_handshake_msg(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
+			    const gnutls_datum_t *msg)
+{
+	(void)htype;
+	(void)when;
+	(void)incoming;
+	(void)msg;
+	handshaking = s;
+	return 0;
+}
+
+/* internal_error: the server could not finish the handshake (RFC 8446 §6.2). */
+static void alert_client(void)
+{
+	if (handshaking)
+		(void)gnutls_alert_send(handshaking, GNUTLS_AL_FATAL, GNUTLS_A_INTERNAL_ERROR);
+	handshaking = NULL;
+}
 
 int kledge_conf_check(const struct kledge_conf *c, const char *path, char *err, size_t errlen)
 {
@@ -103,6 +136,8 @@ static int ks_sign(struct kl_cert *c, int algo, const gnutls_datum_t *in, gnutls
 	long long t0 = now_us();
 	int rc;
 
+	sig->data = NULL;
+	sig->size = 0;
 	atomic_fetch_add(&t->ops, 1);
 	if (kl_sign_map(algo, in->data, in->size, &m)) {
 		log_warn("keyless", "%s: no key-server operation for %s over %u bytes", c->file,
@@ -115,6 +150,7 @@ static int ks_sign(struct kl_cert *c, int algo, const gnutls_datum_t *in, gnutls
 		atomic_fetch_add(&t->failures, 1);
 		log_warn("keyless", "%s: key server sign op 0x%02x failed after %lld ms: %s", c->file,
 			 m.opcode, (now_us() - t0) / 1000, cdni_strerror(rc));
+		alert_client();
 		return GNUTLS_E_PK_SIGN_FAILED;
 	}
 	log_debug("keyless", "%s: op 0x%02x signed in %lld us", c->file, m.opcode, now_us() - t0);
@@ -134,8 +170,11 @@ static int on_sign_data(gnutls_privkey_t key, gnutls_sign_algorithm_t algo, void
 {
 	(void)key;
 	(void)flags;
-	if (algo != GNUTLS_SIGN_EDDSA_ED25519) /* everything else is signed prehashed */
+	if (algo != GNUTLS_SIGN_EDDSA_ED25519) { /* everything else is signed prehashed */
+		sig->data = NULL;
+		sig->size = 0;
 		return GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM;
+	}
 	return ks_sign(userdata, (int)algo, data, sig);
 }
 
@@ -151,12 +190,15 @@ static int on_decrypt(gnutls_privkey_t key, void *userdata, const gnutls_datum_t
 	int rc;
 
 	(void)key;
+	pt->data = NULL;
+	pt->size = 0;
 	atomic_fetch_add(&c->t->ops, 1);
 	rc = ks_client_decrypt(c->t->ks, c->ski, KS_OP_RSA_DECRYPT, ct->data, ct->size, out,
 			       &outlen, c->t->timeout_ms);
 	if (rc) {
 		atomic_fetch_add(&c->t->failures, 1);
 		log_warn("keyless", "%s: key server decrypt failed: %s", c->file, cdni_strerror(rc));
+		alert_client();
 		return GNUTLS_E_DECRYPTION_FAILED;
 	}
 	rc = to_datum(out, outlen, pt);
@@ -249,29 +291,88 @@ static void cert_free(struct kl_cert *c)
 		gnutls_privkey_deinit(c->key);
 }
 
-/* GnuTLS's own choice among several certificates (by SNI, then by what the
- * client's cipher suites and signature algorithms accept) needs them in one
- * credentials object; libmicrohttpd's certificate callback gets no cipher
- * suites, so each keyless connection is given these credentials instead
- * (tlsedge_session_new) and the callback is only the fallback. */
+#define MAX_NAMES 32
+
+/* The certificate's DNS names joined by spaces ("" if none). */
+static void cert_names(const struct kl_cert *c, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < MAX_NAMES; i++) {
+		char name[256];
+		size_t len = sizeof name - 1;
+		int type = gnutls_x509_crt_get_subject_alt_name(c->leaf, i, name, &len, NULL);
+
+		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (type == GNUTLS_SAN_DNSNAME && used + len + 2 < outlen) {
+			name[len] = '\0';
+			used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? " " : "", name);
+		}
+	}
+}
+
+static struct kl_group *group_for(struct tlsedge *t, const struct kl_cert *c)
+{
+	char names[1024];
+	struct kl_group *g;
+
+	cert_names(c, names, sizeof names);
+	for (size_t i = 0; i < t->ngroups; i++)
+		if (strcmp(t->groups[i].names, names) == 0)
+			return &t->groups[i];
+	g = &t->groups[t->ngroups];
+	if (gnutls_certificate_allocate_credentials(&g->cred) < 0)
+		return NULL;
+	t->ngroups++;
+	/* GnuTLS would make a test signature per key: the edge must start (and
+	 * serve resumed sessions) while its key servers are down */
+	gnutls_certificate_set_flags(g->cred, GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
+	g->first = c;
+	snprintf(g->names, sizeof g->names, "%s", names);
+	return g;
+}
+
+/* libmicrohttpd's certificate callback gets no cipher suites, so each
+ * keyless connection is given a group's credentials instead (see
+ * tlsedge_session_new) and the callback is only the fallback. */
 static int cred_build(struct tlsedge *t, char *err, size_t errlen)
 {
-	if (gnutls_certificate_allocate_credentials(&t->cred) < 0) {
+	if (!(t->groups = calloc(t->ncerts, sizeof *t->groups))) {
 		snprintf(err, errlen, "out of memory");
 		return CDNI_ENOMEM;
 	}
-	/* GnuTLS would make a test signature per key: the edge must start (and
-	 * serve resumed sessions) while its key servers are down */
-	gnutls_certificate_set_flags(t->cred, GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
 	for (size_t i = 0; i < t->ncerts; i++) {
 		struct kl_cert *c = &t->certs[i];
+		struct kl_group *g = group_for(t, c);
 
-		if (gnutls_certificate_set_key(t->cred, NULL, 0, c->pcerts, c->n, c->key) < 0) {
+		if (!g || gnutls_certificate_set_key(g->cred, NULL, 0, c->pcerts, c->n, c->key) < 0) {
 			snprintf(err, errlen, "%s: GnuTLS refused the certificate", c->file);
 			return CDNI_ECONFIG;
 		}
 		c->given = true;
 	}
+	return 0;
+}
+
+/* After the ClientHello, before GnuTLS picks a certificate: the group for
+ * the SNI name (the first group without one or when none matches). */
+static int on_client_hello(gnutls_session_t s)
+{
+	struct tlsedge *t = atomic_load(&active);
+	char name[256];
+	size_t len = sizeof name - 1;
+	unsigned type;
+
+	if (!t || gnutls_server_name_get(s, name, &len, &type, 0) != 0 || type != GNUTLS_NAME_DNS)
+		return 0;
+	name[len] = '\0';
+	for (size_t i = 0; i < t->ngroups; i++)
+		if (gnutls_x509_crt_check_hostname(t->groups[i].first->leaf, name)) {
+			gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, t->groups[i].cred);
+			break;
+		}
 	return 0;
 }
 
@@ -393,9 +494,15 @@ void tlsedge_session_new(struct tlsedge *t, void *session, bool keyless)
 {
 	if (!t || !session)
 		return;
-	if (keyless && t->cred &&
-	    gnutls_credentials_set((gnutls_session_t)session, GNUTLS_CRD_CERTIFICATE, t->cred) < 0)
-		log_warn("keyless", "cannot give a connection the keyless certificates");
+	if (keyless && t->ngroups) {
+		if (gnutls_credentials_set((gnutls_session_t)session, GNUTLS_CRD_CERTIFICATE,
+					   t->groups[0].cred) < 0)
+			log_warn("keyless", "cannot give a connection the keyless certificates");
+		gnutls_handshake_set_post_client_hello_function((gnutls_session_t)session,
+								on_client_hello);
+		gnutls_handshake_set_hook_function((gnutls_session_t)session, GNUTLS_HANDSHAKE_ANY,
+						   GNUTLS_HOOK_PRE, on_handshake_msg);
+	}
 	pthread_rwlock_rdlock(&t->lock);
 	if (t->ticket &&
 	    gnutls_session_ticket_enable_server((gnutls_session_t)session, &t->ticket->key) < 0)
@@ -458,8 +565,9 @@ void tlsedge_free(struct tlsedge *t)
 	atomic_compare_exchange_strong(&active, &me, NULL);
 	if (t->ks)
 		ks_client_free(t->ks);
-	if (t->cred)
-		gnutls_certificate_free_credentials(t->cred);
+	for (size_t i = 0; i < t->ngroups; i++)
+		gnutls_certificate_free_credentials(t->groups[i].cred);
+	free(t->groups);
 	for (size_t i = 0; i < t->ncerts; i++)
 		cert_free(&t->certs[i]);
 	free(t->certs);
