@@ -159,3 +159,9 @@ echo "bench: results in $OUT/results.md and results.json"
 
 # the RFC 7975 redirection interface (its own script and results: rri.md, rri.json)
 "$CDNI_TOP/bench/rri.sh" || echo "bench: rri.sh failed"
+
+# keyless: key-server signatures against openssl speed and its memory with
+# 10,000 keys (keyless.md), and the keyless edge's handshakes against the same
+# edge holding the key (keyless-edge.md)
+"$CDNI_TOP/bench/keyless.sh" || echo "bench: keyless.sh failed"
+"$CDNI_TOP/bench/keyless-edge.sh" || echo "bench: keyless-edge.sh failed"
