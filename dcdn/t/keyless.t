@@ -158,8 +158,8 @@ recovered() { sclient -servername www.csp.test -tls1_3 | grep -q "New, TLSv1.3";
 ok "the edge recovers by itself when the key server returns" wait_for 10 recovered
 
 # ---- a key server killed under load, then restarted ----
-load() { # 3 s of sequential curls, one line per request: exit code and seconds
-	local end=$(( $(date +%s) + 3 ))
+load() { # 5 s of sequential curls, one line per request: exit code and seconds
+	local end=$(( $(date +%s) + 5 ))
 	while [ "$(date +%s)" -lt "$end" ]; do
 		curl -s -o /dev/null --max-time 5 -w '%{exitcode} %{time_total}\n' --cacert "$CA" \
 			--resolve "www.csp.test:$EP:127.0.0.1" "https://www.csp.test:$EP/obj.bin"
@@ -180,7 +180,8 @@ diag "load: $total requests, $good ok, $bad failed while the key server was down
 ok "requests succeed before and after the outage" test "$good" -gt 0
 ok "requests fail while it is down (not served from nowhere)" test "$bad" -gt 0
 is "$slow" 0 "no request waited beyond the deadline"
-is "$(tail -n 1 "$T/load.txt" | cut -d' ' -f1)" 0 "the last request, after the restart, succeeded"
+ok "requests succeed again after the restart" \
+	awk 'BEGIN { down = 0; back = 0 } $1 != 0 { down = 1 } down && $1 == 0 { back = 1 } END { exit !back }' "$T/load.txt"
 like "$(cat "$T/edge.err")" "key server sign op 0x15 failed" "the edge logged the failed operations"
 
 stop_daemon edge
