@@ -135,6 +135,32 @@ o=$(EP=$(port edge3 https); sclient -servername www.csp.test -tls1_2 -cipher ECD
 like "$o" "New, TLSv1\.2, Cipher is ECDHE-RSA" "the same edge still does ECDHE (signatures only)"
 stop_daemon edge3
 
+# ---- a cascade: a second-level dCDN's edge through dCDN1's proxy key server ----
+# dCDN2's edge (client dcdn2-edge) never talks to the CSP's key server: dCDN1's
+# proxy accepts it under its own policy and signs upstream as dcdn-edge.
+SKI_EC=$(openssl x509 -in "$(pki csp-ec.pem)" -noout -ext subjectKeyIdentifier | tail -n 1 | tr -d ' :' | tr A-F a-f)
+cat >"$T/proxy.json" <<JSON
+{"listen":{"address":"127.0.0.1","port":0},
+ "tls":{"cert":"$(pki ks-server.pem)","key":"$(pki ks-server.key)","client_ca":"$(pki ks-ca.pem)"},
+ "access_log":"$T/proxy.audit",
+ "policy":[{"client_cn":"dcdn2-edge","keys":["ski:$SKI_EC"],"ops":["ecdsa-sign"]}],
+ "upstream":{"servers":["$KS1"],"ca":"$(pki ks-ca.pem)","cert":"$(pki ks-client.chain.pem)",
+             "key":"$(pki ks-client.key)","timeout_ms":1500}}
+JSON
+start_daemon proxy cdni-keyserver "$T/proxy.json" || exit 1
+edge_conf edge4 ks-client2 "[\"$(addr proxy keyless)\"]" "$T/tk2"
+start_daemon edge4 cdni-dcdn "$T/edge4.json" || exit 1
+o=$(EP=$(port edge4 https); sclient -servername www.csp.test -tls1_3)
+like "$o" "New, TLSv1\.3" "cascade: dCDN2's keyless edge completes a TLS 1.3 handshake through the proxy"
+like "$(grep -v '"op":"ping"' "$T/proxy.audit" | tail -n 1)" '"client":"dcdn2-edge".*"op":"ecdsa-sign-sha256".*"result":"ok"' \
+	"the proxy served dCDN2's edge"
+like "$(grep -v '"op":"ping"' "$T/ks1.audit" | tail -n 1)" '"client":"dcdn-edge".*"op":"ecdsa-sign-sha256".*"result":"ok"' \
+	"and the CSP's key server saw only dCDN1's identity"
+o=$(EP=$(port edge4 https); sclient -servername www.csp.test -tls1_3 -sigalgs rsa_pss_rsae_sha256)
+like "$o" "alert internal error" "cascade: the RSA key, not granted to dCDN2 by the proxy's policy, is refused"
+stop_daemon edge4
+stop_daemon proxy
+
 # ---- failover and outage ----
 n2=$(ops "$T/ks2.audit")
 KS1_PORT=${KS1##*:}
