@@ -28,6 +28,9 @@ const struct conf_item route_rule_table[] = {
 		  "redirect: sign the Location when the program signs URIs (RFC 9246)"),
 	CONF_STR("target_cert", struct route_rule_conf, target_cert, NULL, 0,
 		 "redirect: PEM certificate of the target; signed tokens are bound to it (cdnicb)"),
+	CONF_BOOL("ask", struct route_rule_conf, ask, false,
+		  "redirect: ask the dCDNs where to send the client (RFC 7975, the program's "
+		  "\"rri\" object); target is the fallback"),
 	CONF_END
 };
 

@@ -45,6 +45,7 @@ struct route_rule_conf {
 	char *host;       /* optional: only requests for this Host ("*.x" allowed) */
 	bool sign;        /* redirect: sign the Location when the program signs (default true) */
 	char *target_cert;/* redirect: PEM certificate of the target, for a token bound to it */
+	bool ask;         /* redirect: ask the dCDNs over RFC 7975 first (cdni-ucdn "rri") */
 };
 
 struct route_conf {

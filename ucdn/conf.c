@@ -34,6 +34,9 @@ const struct conf_item ucdn_conf_table[] = {
 		 "(verify.keys set)"),
 	CONF_OBJ("rewrite", struct ucdn_conf, rewrite, rw_conf_table, 0,
 		 "manifest and page rewriting (docs/rewriting.md): which paths, the per-URI policy"),
+	CONF_OBJ("rri", struct ucdn_conf, rri, ask_conf_table, 0,
+		 "RFC 7975 redirection interface: rules with \"ask\": true ask these dCDNs "
+		 "where to send each client"),
 	CONF_STR("api_path", struct ucdn_conf, api_path, NULL, 0,
 		 "API mode: GET PATH?url=URL answers the delegated URL as JSON (absent: no API)"),
 	CONF_BOOL("cors", struct ucdn_conf, cors, false,
@@ -101,6 +104,28 @@ static int check_origin_keys(const struct ucdn_conf *cf, const struct route_poli
 	return 0;
 }
 
+/* The rri object (its fci files loaded once), and rules that ask need it. */
+static int check_ask(const struct ucdn_conf *cf, char *err, size_t errlen)
+{
+	const struct route_rule_conf *r = cf->route.rules.v;
+	struct ask *a = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < cf->route.rules.n; i++)
+		if (r[i].ask && (r[i].action != ROUTE_ACT_REDIRECT || !ask_enabled(&cf->rri))) {
+			snprintf(err, errlen, "rules[%zu].ask: needs a redirect rule and rri.cdn_id", i);
+			return CDNI_ECONFIG;
+		}
+	if (ask_enabled(&cf->rri) && cf->rri.fallback == ASK_FALLBACK_ORIGIN && !cf->origin) {
+		snprintf(err, errlen, "rri.fallback: \"origin\" needs origin");
+		return CDNI_ECONFIG;
+	}
+	if (ask_enabled(&cf->rri))
+		rc = ask_new(&cf->rri, &a, err, errlen);
+	ask_free(a);
+	return rc;
+}
+
 /* Load the signing key, the verifier's keys and the rules' certificates
  * once, so that -n reports what start would. */
 static int check_signing(const struct ucdn_conf *cf, char *err, size_t errlen)
@@ -123,7 +148,7 @@ int ucdn_conf_check(const struct ucdn_conf *cf, struct route_policy **policy, ch
 	if ((rc = route_policy_new(&p, &cf->route, err, errlen)))
 		return rc;
 	if ((rc = check_origin_keys(cf, p, err, errlen)) || (rc = check_signing(cf, err, errlen)) ||
-	    (rc = ucdn_rewrite_check(cf, err, errlen))) {
+	    (rc = ucdn_rewrite_check(cf, err, errlen)) || (rc = check_ask(cf, err, errlen))) {
 		route_policy_free(p);
 		return rc;
 	}

@@ -143,6 +143,40 @@ static enum MHD_Result handle_signed(struct ucdn *u, struct conn *k, struct MHD_
 	return respond_redirect(c, d, method, o);
 }
 
+/* A rule with "ask": the dCDNs' answer replaces the Location; without one
+ * the rule's own target stays, or the origin serves ("fallback"). */
+static void ask_redirect(struct ucdn *u, struct conn *k, const struct route_request *rq,
+			 struct route_decision *d, struct outcome *o)
+{
+	const struct route_rule_conf *rules = u->cf->route.rules.v;
+	char ip[64];
+	struct ask_req ar = { .scheme = k->scheme, .host = rq->host, .target = k->raw,
+			      .target_len = k->raw_len, .method = rq->method,
+			      .version = rq->version, .client_ip = peer_ip(k->peer, ip, sizeof ip),
+			      .now = (long long)time(NULL) };
+	struct ask_answer ans;
+
+	if (!u->ask || d->rule < 0 || !rules[d->rule].ask)
+		return;
+	if (ask_location(u->ask, &ar, &k->out, &ans) == 0) {
+		d->location = k->out.data;
+		d->location_len = k->out.len;
+		d->status = ans.status;
+		snprintf(k->asknote, sizeof k->asknote, "rri %s %s", ans.dcdn,
+			 ans.cached ? "cached" : "asked");
+	} else if (ask_fallback(u->ask) == ASK_FALLBACK_ORIGIN) {
+		buf_reset(&k->out);
+		route_escape_target(&k->out, rq->path, rq->path_len, rq->query, rq->query_len);
+		d->kind = ROUTE_ORIGIN;
+		d->location = k->out.data;
+		d->status = 0;
+		snprintf(k->asknote, sizeof k->asknote, "rri: no dCDN answered, origin serves");
+	} else {
+		snprintf(k->asknote, sizeof k->asknote, "rri: no dCDN answered, rule target");
+	}
+	o->note = k->asknote;
+}
+
 static enum MHD_Result handle(struct ucdn *u, struct conn *k, struct MHD_Connection *c,
 			      const char *method, const char *version, const char *host,
 			      struct outcome *o)
@@ -161,6 +195,8 @@ static enum MHD_Result handle(struct ucdn *u, struct conn *k, struct MHD_Connect
 		o->note = "out of memory";
 		return httpd_respond_text(c, 500, "500 Internal Server Error: out of memory");
 	}
+	if (d.kind == ROUTE_REDIRECT)
+		ask_redirect(u, k, &rq, &d, o);
 	if (u->sign && (d.kind == ROUTE_REDIRECT || d.kind == ROUTE_ORIGIN))
 		return handle_signed(u, k, c, method, host, &d, o);
 	switch (d.kind) {
@@ -300,7 +336,8 @@ int ucdn_new(struct ucdn **out, const struct ucdn_conf *cf, struct route_policy 
 	u->cf = cf;
 	u->policy = policy;
 	if (ucdn_sign_new(&cf->uri_signing, &cf->route, &u->sign, err, errlen) ||
-	    ucdn_rewrite_policy(cf, &u->rw, err, errlen)) {
+	    ucdn_rewrite_policy(cf, &u->rw, err, errlen) ||
+	    (ask_enabled(&cf->rri) && ask_new(&cf->rri, &u->ask, err, errlen))) {
 		ucdn_free(u);
 		return CDNI_ECONFIG;
 	}
@@ -314,7 +351,7 @@ int ucdn_new(struct ucdn **out, const struct ucdn_conf *cf, struct route_policy 
 		ucdn_free(u);
 		return CDNI_EIO;
 	}
-	if (cf->threads && route_policy_uses_origin(policy) &&
+	if (cf->threads && (route_policy_uses_origin(policy) || cf->origin) &&
 	    proxy_pool_new(&u->pool, (size_t)cf->origin_workers)) {
 		snprintf(err, errlen, "cannot start %lld origin workers", cf->origin_workers);
 		ucdn_free(u);
@@ -372,6 +409,7 @@ void ucdn_free(struct ucdn *u)
 	proxy_pool_free(u->pool);
 	route_policy_free(u->policy);
 	ucdn_sign_free(u->sign);
+	ask_free(u->ask);
 	rw_policy_free(u->rw);
 	free(u);
 }

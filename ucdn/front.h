@@ -21,6 +21,7 @@ struct ucdn {
 	struct route_policy *policy;
 	struct ucdn_sign *sign;  /* RFC 9246 signing and verification; NULL: none */
 	struct rw_policy *rw;    /* rewriting and API policy; NULL: none */
+	struct ask *ask;         /* RFC 7975 asking; NULL: none */
 	struct access_log log;
 	bool log_on;
 	struct httpd *hs;
@@ -51,6 +52,7 @@ struct conn {
 	struct job *job;      /* origin fetch in progress (connection suspended) */
 	struct ucdn_sign_res sres; /* URI signing outcome of the request (log, Location) */
 	char rwnote[96];      /* what rewriting did, for the access log */
+	char asknote[96];     /* which dCDN answered the redirection interface */
 	size_t raw_len;
 	char raw[ROUTE_MAX_TARGET + 2]; /* request target as received; last */
 };

@@ -13,6 +13,7 @@
 #include "common/conf.h"
 #include "redirect/rewrite.h"
 #include "redirect/route.h"
+#include "ucdn/ask.h"
 #include "ucdn/sign.h"
 
 struct ucdn_conf {
@@ -31,6 +32,7 @@ struct ucdn_conf {
 	char *api_path;          /* API mode endpoint, NULL: none */
 	bool cors;               /* CORS headers on every answer */
 	char *cors_origin;       /* Access-Control-Allow-Origin */
+	struct ask_conf rri;     /* RFC 7975: ask dCDNs where to redirect (ucdn/ask.h) */
 };
 
 extern const struct conf_item ucdn_conf_table[];
