@@ -165,3 +165,6 @@ echo "bench: results in $OUT/results.md and results.json"
 # edge holding the key (keyless-edge.md)
 "$CDNI_TOP/bench/keyless.sh" || echo "bench: keyless.sh failed"
 "$CDNI_TOP/bench/keyless-edge.sh" || echo "bench: keyless-edge.sh failed"
+
+# what a uCDN pays per redirect for asking a dCDN (rri-ucdn.md)
+"$CDNI_TOP/bench/rri-ucdn.sh" || echo "bench: rri-ucdn.sh failed"
