@@ -87,6 +87,9 @@ pki: $(PKI)
 
 # System tests are executable TAP scripts: FOLDER/t/*.t (and t/*.t).
 SYSTESTS := $(sort $(filter-out build/%,$(wildcard */t/*.t)))
+# failing tests' lines in the output (CI logs say which check failed)
+PROVE_FLAGS ?= --failures
+
 export CDNI_BUILD := $(abspath $(BUILD))
 export CDNI_BIN   := $(abspath $(BIN))
 export CDNI_PKI   := $(abspath $(BUILD)/pki)

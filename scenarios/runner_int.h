@@ -54,6 +54,7 @@ struct run {
 	bool *ns_made;          /* per host: its namespace exists */
 	pid_t emu_pid;          /* cdni-linkemu, 0 when not started */
 	bool emu_running;
+	bool netem;             /* links are veth pairs shaped by netem, not cdni-linkemu */
 	char emu_log[RUN_PATH];
 	json_t *paths;          /* the topology's [{"a","b","rtt_ms","links"}] */
 };

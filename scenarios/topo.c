@@ -195,6 +195,28 @@ json_t *topo_linkemu_config(const struct topo *t, const struct scenario *s)
 	return json_pack("{s:o}", "links", links);
 }
 
+void topo_veth_batch(const struct topo *t, size_t k, struct buf *b)
+{
+	const struct topo_dev *a = &t->devs[2 * k], *z = &t->devs[2 * k + 1];
+
+	buf_printf(b, "link add %s netns %s type veth peer name %s netns %s\n", a->name,
+		   t->hosts[a->host].ns, z->name, t->hosts[z->host].ns);
+}
+
+void topo_netem_batch(const struct topo *t, const struct scenario *s, size_t k, int e,
+		      struct buf *b)
+{
+	const struct sc_link *l = &((const struct sc_link *)s->links.v)[k];
+
+	buf_printf(b, "qdisc add dev %s root netem delay %lldus", t->devs[2 * k + (size_t)e].name,
+		   (long long)llround(link_delay(l) * 1000));
+	if (l->loss_pct > 0)
+		buf_printf(b, " loss %g%%", l->loss_pct);
+	if (l->rate_kbit > 0)
+		buf_printf(b, " rate %lldkbit", l->rate_kbit);
+	buf_printf(b, " limit %lld\n", l->limit);
+}
+
 static const char *mode_name(int mode)
 {
 	return mode == TOPO_NETNS ? "netns" : mode == TOPO_LOOPBACK ? "loopback" : "none";

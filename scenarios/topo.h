@@ -74,6 +74,14 @@ int topo_host_index(const struct scenario *s, const char *name);
 void topo_ip_batch(const struct topo *t, size_t h, struct buf *b);
 /* cdni-linkemu's config. */
 json_t *topo_linkemu_config(const struct topo *t, const struct scenario *s);
+/* Where the kernel has netem, links are veth pairs shaped by it instead of
+ * cdni-linkemu: the ip(8) batch (run in the root namespace) that makes link
+ * k's veth pair with each end in its host's namespace, and the tc(8) batch
+ * for end e (0: a, 1: b) of link k, run in that end's namespace: a netem
+ * qdisc with the link's delay, loss, rate and limit. */
+void topo_veth_batch(const struct topo *t, size_t k, struct buf *b);
+void topo_netem_batch(const struct topo *t, const struct scenario *s, size_t k, int e,
+		      struct buf *b);
 /* The report's "topology" object (links' counters added by the runner). */
 json_t *topo_json(const struct topo *t, const struct scenario *s);
 

@@ -4,6 +4,7 @@
  * it undone at the end, on failure and on interruption too. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,11 +101,75 @@ int topo_rtt(void *ctx, const char *a, const char *b, char *out, size_t outlen)
 
 /* ---- the mode --------------------------------------------------------- */
 
-static int choose_mode(const struct run *r, char *note, size_t len)
+/* sh -c cmd, its output discarded; its exit status, or -1. */
+static int system_quiet(const char *cmd)
 {
-	char ip[RUN_PATH], emu[RUN_PATH];
+	int status;
+	pid_t pid = fork();
 
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Whether this kernel has netem: a qdisc tried in a namespace of our own. */
+static bool netem_works(void)
+{
+	char cmd[400], ip[RUN_PATH], tc[RUN_PATH];
+
+	if (find_prog("ip", ip, sizeof ip) || find_prog("tc", tc, sizeof tc))
+		return false;
+	snprintf(cmd, sizeof cmd,
+		 "%s netns add cdni-%ld-probe && %s -n cdni-%ld-probe qdisc add dev lo root "
+		 "netem delay 1ms; rc=$?; %s netns del cdni-%ld-probe; exit $rc",
+		 ip, (long)getpid(), tc, (long)getpid(), ip, (long)getpid());
+	return system_quiet(cmd) == 0;
+}
+
+/* Links: CDNI_SCENARIO_LINKS=auto (netem where the kernel has it, else
+ * cdni-linkemu), linkemu, or netem (fails without it). */
+static int links_kind(const struct run *r, bool *netem, char *note, size_t len)
+{
+	const char *want = getenv("CDNI_SCENARIO_LINKS");
+	char emu[RUN_PATH];
+
+	*netem = false;
+	if (!r->s->links.n)
+		return 0;
+	if (!want || !*want || strcmp(want, "auto") == 0)
+		*netem = netem_works();
+	else if (strcmp(want, "netem") == 0 && !(*netem = netem_works())) {
+		snprintf(note, len, "CDNI_SCENARIO_LINKS=netem, but this kernel has no netem qdisc");
+		return CDNI_EINVAL;
+	} else if (strcmp(want, "netem") && strcmp(want, "linkemu")) {
+		snprintf(note, len, "CDNI_SCENARIO_LINKS: '%s' is not auto, netem or linkemu", want);
+		return CDNI_EINVAL;
+	}
 	snprintf(emu, sizeof emu, "%s/cdni-linkemu", r->o->bin);
+	if (!*netem && access(emu, X_OK) != 0) {
+		snprintf(note, len, "%s missing: hosts on loopback, links not emulated", emu);
+		return CDNI_ENOTFOUND;
+	}
+	return 0;
+}
+
+static int choose_mode(struct run *r, char *note, size_t len)
+{
+	char ip[RUN_PATH];
+
 	if (r->o->no_netns)
 		snprintf(note, len, "--no-netns: hosts on loopback addresses, links not emulated");
 	else if (geteuid() != 0)
@@ -115,11 +180,11 @@ static int choose_mode(const struct run *r, char *note, size_t len)
 			 "emulated", strerror(errno));
 	else if (find_prog("ip", ip, sizeof ip) != 0)
 		snprintf(note, len, "no ip program (iproute2): hosts on loopback, links not emulated");
-	else if (r->s->links.n && access(emu, X_OK) != 0)
-		snprintf(note, len, "%s missing: hosts on loopback, links not emulated", emu);
-	else {
-		snprintf(note, len, "network namespace per host; links emulated by cdni-linkemu "
-			 "(TUN devices, one-way delay, loss and rate per direction)");
+	else if (links_kind(r, &r->netem, note, len) == 0) {
+		snprintf(note, len, "network namespace per host; links %s",
+			 r->netem ? "are veth pairs shaped by the kernel's netem (tc)"
+				  : "emulated by cdni-linkemu (TUN devices, one-way delay, loss "
+				    "and rate per direction; this kernel has no netem)");
 		return TOPO_NETNS;
 	}
 	return TOPO_LOOPBACK;
@@ -149,23 +214,33 @@ static void ns_del(struct run *r, size_t h)
 		r->ns_made[h] = false;
 }
 
+/* Run a batch file of ip(8) or tc(8) commands, in netns when given. */
+static int batch(struct run *r, const char *prog, const char *netns, const char *file_name,
+		 const struct buf *b, char *got, size_t glen)
+{
+	char path[RUN_PATH], file[RUN_PATH];
+	const char *with_ns[] = { path, "-n", netns, "-batch", file, NULL };
+	const char *plain[] = { path, "-batch", file, NULL };
+
+	find_prog(prog, path, sizeof path);
+	run_path(r, file_name, file, sizeof file);
+	if (b->err || fs_write(file, b->data, b->len))
+		return CDNI_EIO;
+	return run_cmd(r, netns ? with_ns : plain, NULL, got, glen);
+}
+
 static int host_setup(struct run *r, size_t h, char *got, size_t glen)
 {
-	char ip[RUN_PATH], file[RUN_PATH], name[200];
-	const char *argv[] = { ip, "-n", r->topo->hosts[h].ns, "-batch", file, NULL };
 	const char *fwd[] = { "/bin/sh", "-c", "echo 1 >/proc/sys/net/ipv4/ip_forward", NULL };
+	char name[200];
 	struct buf b;
 	int rc;
 
-	find_prog("ip", ip, sizeof ip);
 	snprintf(name, sizeof name, "topology-%s.ip", r->topo->hosts[h].name);
-	run_path(r, name, file, sizeof file);
 	buf_init(&b, 0);
 	topo_ip_batch(r->topo, h, &b);
-	rc = b.err ? CDNI_ENOMEM : fs_write(file, b.data, b.len);
+	rc = batch(r, "ip", r->topo->hosts[h].ns, name, &b, got, glen);
 	buf_free(&b);
-	if (rc == 0)
-		rc = run_cmd(r, argv, NULL, got, glen);
 	if (rc == 0 && r->topo->forwards[h])
 		rc = run_cmd(r, fwd, r->topo->hosts[h].ns_path, got, glen);
 	return rc;
@@ -275,12 +350,36 @@ static int names_file(struct run *r, char *got, size_t glen)
 
 /* ---- up and down ------------------------------------------------------ */
 
+/* netem kernels: each link a veth pair, each end a netem qdisc. */
+static int netem_links(struct run *r, char *got, size_t glen)
+{
+	struct buf b;
+	char name[64];
+	int rc = 0;
+
+	for (size_t k = 0; k < r->s->links.n && !rc; k++) {
+		buf_init(&b, 0);
+		topo_veth_batch(r->topo, k, &b);
+		snprintf(name, sizeof name, "topology-link%zu.ip", k);
+		rc = batch(r, "ip", NULL, name, &b, got, glen);
+		for (int e = 0; e < 2 && !rc; e++) {
+			buf_reset(&b);
+			topo_netem_batch(r->topo, r->s, k, e, &b);
+			snprintf(name, sizeof name, "topology-link%zu-%d.tc", k, e);
+			rc = batch(r, "tc", r->topo->hosts[r->topo->devs[2 * k + (size_t)e].host].ns,
+				   name, &b, got, glen);
+		}
+		buf_free(&b);
+	}
+	return rc;
+}
+
 static int netns_up(struct run *r, char *got, size_t glen)
 {
 	for (size_t h = 0; h < r->topo->nhosts; h++)
 		if (ns_add(r, h, got, glen))
 			return CDNI_EIO;
-	if (r->s->links.n && emu_start(r, got, glen))
+	if (r->s->links.n && (r->netem ? netem_links(r, got, glen) : emu_start(r, got, glen)))
 		return CDNI_EIO;
 	for (size_t h = 0; h < r->topo->nhosts; h++)
 		if (host_setup(r, h, got, glen))

@@ -173,7 +173,9 @@ t0=$(date +%s%N)
 o=$(sclient -servername www.csp.test -tls1_3)
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 like "$o" "alert internal error" "with every key server down a full handshake ends with an alert"
-ok "promptly (${ms} ms; deadline 1500 ms)" test "$ms" -lt 2500
+ok "promptly (${ms} ms including s_client itself; deadline 1500 ms)" test "$ms" -lt 3500
+like "$(grep 'failed after' "$T/edge.err" | tail -n 1)" "failed after (0|[0-9]|[0-9][0-9]|[0-9][0-9][0-9]|1[0-5][0-9][0-9]) ms" \
+	"the edge gave up on the key server within the deadline"
 o=$(sclient -servername www.csp.test -tls1_3 -sess_in "$T/tls1_3.sess")
 like "$o" "Reused, TLSv1\.3" "resumed sessions are still served"
 o=$(EP=$(port edge https); sclient -servername www.csp.test -tls1_3 -sess_in "$T/tls1_3.sess")
@@ -201,7 +203,7 @@ wait "$lp"
 total=$(wc -l <"$T/load.txt")
 good=$(awk '$1 == 0' "$T/load.txt" | wc -l)
 bad=$(awk '$1 != 0' "$T/load.txt" | wc -l)
-slow=$(awk '$2 > 2.5' "$T/load.txt" | wc -l)
+slow=$(awk '$2 > 3.5' "$T/load.txt" | wc -l) # the 1.5 s deadline, a handshake, a slow build
 diag "load: $total requests, $good ok, $bad failed while the key server was down"
 ok "requests succeed before and after the outage" test "$good" -gt 0
 ok "requests fail while it is down (not served from nowhere)" test "$bad" -gt 0

@@ -57,6 +57,17 @@ static void netns_plan(const struct scenario *s)
 	is_str(json_string_value(json_object_get(json_object_get(l1, "a"), "netns")),
 	       "/var/run/netns/cdni-42-b", "end a's namespace");
 	json_decref(cfg);
+	buf_init(&b, 0);
+	topo_veth_batch(t, 1, &b);
+	topo_netem_batch(t, s, 1, 0, &b);
+	topo_netem_batch(t, s, 1, 1, &b);
+	buf_puts(&b, "");
+	is_str(b.data,
+	       "link add l1-c netns cdni-42-b type veth peer name l1-b netns cdni-42-c\n"
+	       "qdisc add dev l1-c root netem delay 5000us loss 1.5% rate 800kbit limit 1000\n"
+	       "qdisc add dev l1-b root netem delay 5000us loss 1.5% rate 800kbit limit 1000\n",
+	       "netem kernels: link b-c as a veth pair and its two netem qdiscs");
+	buf_free(&b);
 	cfg = topo_json(t, s);
 	is_int((long long)json_array_size(json_object_get(cfg, "paths")), 3,
 	       "reachable pairs: a-b, a-c, b-c");

@@ -110,4 +110,19 @@ like "$(jq -r .topology.note "$T/lo/result.json")" 'links not emulated' "and the
 like "$(cat "$T/lo.out")" 'ready \(http=127\.0\.10\.2:' "host b is 127.0.10.2"
 like "$(cat "$T/lo/report.md")" 'links not emulated' "report.md says so too"
 
+# ---- which links: netem where the kernel has it, else cdni-linkemu -----------------
+if tc qdisc add dev lo root netem delay 1ms 2>/dev/null; then
+	tc qdisc del dev lo root 2>/dev/null
+	like "$(res .topology.note)" 'veth pairs shaped by the kernel.s netem' "this kernel has netem: links use it"
+else
+	like "$(res .topology.note)" 'emulated by cdni-linkemu.*this kernel has no netem' \
+		"this kernel has no netem: links are emulated by cdni-linkemu"
+	CDNI_SCENARIO_LINKS=netem "$SC" -o "$T/ne" "$T/short.json" >"$T/ne.out" 2>&1
+	like "$(jq -r .topology.note "$T/ne/result.json")" 'CDNI_SCENARIO_LINKS=netem, but this kernel has no netem' \
+		"CDNI_SCENARIO_LINKS=netem without netem: the report says why links are not emulated"
+fi
+CDNI_SCENARIO_LINKS=bogus "$SC" -o "$T/bo" "$T/short.json" >"$T/bo.out" 2>&1
+like "$(jq -r .topology.note "$T/bo/result.json")" "CDNI_SCENARIO_LINKS: 'bogus' is not auto, netem or linkemu" \
+	"a bad CDNI_SCENARIO_LINKS is named"
+
 done_testing
