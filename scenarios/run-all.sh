@@ -38,7 +38,7 @@ for c in "${cases[@]}"; do
 	printf '| %s | %s | %s | %.1f | %s |\n' "$name" "$verdict" "$line" "$(awk "BEGIN{print $t1 - $t0}")" \
 		"$name/report.html" >>"$summary"
 done
-verdict=$out/keyless-ttfb/step-9.out
+verdict=$out/keyless-ttfb/step-13.out
 if [ -s "$verdict" ]; then
 	echo
 	echo "The paper's flow figure (keyless-ttfb): time to first byte, measured and predicted"
