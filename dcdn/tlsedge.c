@@ -63,8 +63,24 @@ struct ticket {
 	gnutls_datum_t key;
 };
 
+/* TLS 1.2 session-id resumption (clients such as curl turn tickets off):
+ * a bounded table of GnuTLS's session data by id, per edge instance. */
+#define SID_SLOTS 4096
+#define SID_MAX 32
+#define SID_TTL_S 3600
+
+struct sid_entry {
+	uint8_t id[SID_MAX];
+	unsigned idlen;
+	unsigned char *data;
+	unsigned dlen;
+	long long expires;
+};
+
 struct tlsedge {
 	struct ks_client *ks;
+	pthread_mutex_t sid_lock;
+	struct sid_entry *sids; /* SID_SLOTS */
 	int timeout_ms;
 	struct kl_cert *certs;
 	size_t ncerts;
@@ -434,6 +450,93 @@ static int on_cert(gnutls_session_t s, const struct gnutls_cert_retr_st *info,
 	return 0;
 }
 
+/* ---- session ids ---------------------------------------------------------- */
+
+static struct sid_entry *sid_slot(struct tlsedge *t, const gnutls_datum_t *key)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (unsigned i = 0; i < key->size; i++)
+		h = (h ^ key->data[i]) * 1099511628211ULL;
+	return &t->sids[h % SID_SLOTS];
+}
+
+static void sid_clear(struct sid_entry *e)
+{
+	if (e->data)
+		OPENSSL_cleanse(e->data, e->dlen);
+	free(e->data);
+	memset(e, 0, sizeof *e);
+}
+
+static int sid_store(void *ptr, gnutls_datum_t key, gnutls_datum_t data)
+{
+	struct tlsedge *t = ptr;
+	struct sid_entry *e;
+	unsigned char *copy;
+
+	if (key.size == 0 || key.size > SID_MAX || !(copy = malloc(data.size ? data.size : 1)))
+		return -1;
+	memcpy(copy, data.data, data.size);
+	pthread_mutex_lock(&t->sid_lock);
+	e = sid_slot(t, &key);
+	sid_clear(e); /* a collision replaces the older session */
+	memcpy(e->id, key.data, key.size);
+	e->idlen = key.size;
+	e->data = copy;
+	e->dlen = data.size;
+	e->expires = now_us() / 1000000 + SID_TTL_S;
+	pthread_mutex_unlock(&t->sid_lock);
+	return 0;
+}
+
+static bool sid_match(const struct sid_entry *e, const gnutls_datum_t *key)
+{
+	return e->data && e->idlen == key->size && memcmp(e->id, key->data, key->size) == 0 &&
+	       e->expires > now_us() / 1000000;
+}
+
+static gnutls_datum_t sid_retrieve(void *ptr, gnutls_datum_t key)
+{
+	struct tlsedge *t = ptr;
+	gnutls_datum_t out = { NULL, 0 };
+	struct sid_entry *e;
+
+	if (key.size == 0 || key.size > SID_MAX)
+		return out;
+	pthread_mutex_lock(&t->sid_lock);
+	e = sid_slot(t, &key);
+	if (sid_match(e, &key) && (out.data = gnutls_malloc(e->dlen))) {
+		memcpy(out.data, e->data, e->dlen);
+		out.size = e->dlen;
+	}
+	pthread_mutex_unlock(&t->sid_lock);
+	return out;
+}
+
+static int sid_remove(void *ptr, gnutls_datum_t key)
+{
+	struct tlsedge *t = ptr;
+	struct sid_entry *e;
+
+	if (key.size == 0 || key.size > SID_MAX)
+		return -1;
+	pthread_mutex_lock(&t->sid_lock);
+	e = sid_slot(t, &key);
+	if (e->data && e->idlen == key.size && memcmp(e->id, key.data, key.size) == 0)
+		sid_clear(e);
+	pthread_mutex_unlock(&t->sid_lock);
+	return 0;
+}
+
+static void sid_enable(struct tlsedge *t, gnutls_session_t s)
+{
+	gnutls_db_set_ptr(s, t);
+	gnutls_db_set_store_function(s, sid_store);
+	gnutls_db_set_retrieve_function(s, sid_retrieve);
+	gnutls_db_set_remove_function(s, sid_remove);
+}
+
 /* ---- tickets -------------------------------------------------------------- */
 
 static int ticket_read(const char *path, struct ticket **out, char *err, size_t errlen)
@@ -494,6 +597,7 @@ void tlsedge_session_new(struct tlsedge *t, void *session, bool keyless)
 {
 	if (!t || !session)
 		return;
+	sid_enable(t, (gnutls_session_t)session);
 	if (keyless && t->ngroups) {
 		if (gnutls_credentials_set((gnutls_session_t)session, GNUTLS_CRD_CERTIFICATE,
 					   t->groups[0].cred) < 0)
@@ -536,7 +640,8 @@ int tlsedge_new(const struct kledge_conf *kc, const char *ticket_key, struct tls
 	struct tlsedge *t = calloc(1, sizeof *t);
 	struct tlsedge *none = NULL;
 
-	if (!t || pthread_rwlock_init(&t->lock, NULL)) {
+	if (!t || pthread_rwlock_init(&t->lock, NULL) || pthread_mutex_init(&t->sid_lock, NULL) ||
+	    !(t->sids = calloc(SID_SLOTS, sizeof *t->sids))) {
 		free(t);
 		snprintf(err, errlen, "out of memory");
 		return CDNI_ENOMEM;
@@ -576,6 +681,10 @@ void tlsedge_free(struct tlsedge *t)
 			 (unsigned long long)t->ops, (unsigned long long)t->failures);
 	tickets_free(t->ticket);
 	free(t->ticket_path);
+	for (size_t i = 0; t->sids && i < SID_SLOTS; i++)
+		sid_clear(&t->sids[i]);
+	free(t->sids);
+	pthread_mutex_destroy(&t->sid_lock);
 	pthread_rwlock_destroy(&t->lock);
 	free(t);
 }

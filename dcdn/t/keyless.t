@@ -111,6 +111,13 @@ for v in tls1_3 tls1_2; do
 	is "$(ops "$T/ks1.audit")" "$n" "$v: resuming made no key-server operation"
 done
 
+# curl turns TLS 1.2 tickets off and resumes by session id (the edge keeps a table)
+n=$(ops "$T/ks1.audit")
+curl -sv -o /dev/null -o /dev/null --max-time 10 --tlsv1.2 --tls-max 1.2 -H 'Connection: close' --cacert "$CA" \
+	--resolve "www.csp.test:$EP:127.0.0.1" "https://www.csp.test:$EP/obj.bin" "https://www.csp.test:$EP/obj.bin" 2>"$T/c12.err"
+is "$(grep -c 'TLS handshake, Certificate (11)' "$T/c12.err")" 1 "curl TLS 1.2, two connections: the second resumes by session id"
+is "$(( $(ops "$T/ks1.audit") - n ))" 1 "one key-server operation for the two"
+
 # ---- tickets shared by another edge instance, and rotation ----
 edge_conf edge2 ks-client "[\"$KS1\"]" "$T/tk1"
 start_daemon edge2 cdni-dcdn "$T/edge2.json" || exit 1
