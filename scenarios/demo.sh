@@ -12,6 +12,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${CDNI_BIN:-$top/build/bin}
 pki=${CDNI_PKI:-$top/build/pki}
 out=${CDNI_BUILD:-$top/build}/scenarios
+mkdir -p "$out" || exit 2
 
 for p in cdni-scenario cdni-origin cdni-ucdn cdni-dcdn cdni-ua cdni-dns cdni-linkemu cdni-onpath; do
 	if [ ! -x "$bin/$p" ]; then
