@@ -8,20 +8,30 @@ security point: RSA key transport against signed Diffie-Hellman).
       premaster of the ClientKeyExchange to OUT (what the edge would send
       to the key server's decrypt operation) and exit 0; for (EC)DHE, say
       that there is nothing a key server could decrypt and exit 3
-  tlsrec.py [-c IGNORED] ske RECORD TBS SIG [EDGE KS]
+  tlsrec.py [-c IGNORED] ske RECORD TBS SIG [EDGE KS [CERT]]
       for a signed (EC)DHE handshake: narrate the draft's Figure 2 messages
       ("@flow" lines, for the scenario report), write what the server signed
       (client random + server random + the ServerKeyExchange's DH
       parameters) to TBS and its signature to SIG: what a keyless edge
-      sends to the key server and what comes back
+      sends to the key server and what comes back; with CERT, also the
+      server's certificate from the recorded Certificate message (DER), to
+      verify the signature against
   tlsrec.py [-c IGNORED] master RECORD PREMASTER KEYLOG
       derive the master secret from a premaster (the key server's answer)
       and the recorded randoms and handshake (extended master secret when
       negotiated) and compare it with the client's key log: exit 0 when the
       recorded session's keys are recovered
+  tlsrec.py [-c IGNORED] kslog AUDIT EDGELOG [EDGE KS]
+      Figure 2's messages 3 and 4 as the nodes logged them: each private-key
+      operation in the key server's audit log (AUDIT, one JSON object a
+      line) beside the keyless edge's "[keyless] ... op 0xNN signed in N us"
+      debug line (EDGELOG, cdni-dcdn -v), as "@flow" lines; exit 1 when
+      either log has none
 """
 import hashlib
 import hmac
+import json
+import re
 import sys
 
 KX_RSA = {0x009c, 0x009d, 0x002f, 0x0035, 0x003c, 0x003d}
@@ -99,7 +109,13 @@ SIGALGS = {0x0401: "rsa_pkcs1_sha256", 0x0501: "rsa_pkcs1_sha384", 0x0804: "rsa_
            0x0403: "ecdsa_secp256r1_sha256"}
 
 
-def cmd_ske(record, tbs_out, sig_out, edge="edge", ks="ks"):
+def leaf_cert(cert_msg):
+    """The first certificate (DER) of a TLS 1.2 Certificate message."""
+    n = int.from_bytes(cert_msg[7:10], "big")
+    return cert_msg[10:10 + n]
+
+
+def cmd_ske(record, tbs_out, sig_out, edge="edge", ks="ks", cert_out=None):
     c2s = messages(records(open(record + ".c2s", "rb").read()))
     s2c = messages(records(open(record + ".s2c", "rb").read()))
     r = load(record)
@@ -131,6 +147,9 @@ def cmd_ske(record, tbs_out, sig_out, edge="edge", ks="ks"):
         edge, len(cke) - 5 if cke else 0))
     open(tbs_out, "wb").write(r["client_random"] + r["server_random"] + params)
     open(sig_out, "wb").write(sig)
+    if cert_out and cert:
+        open(cert_out, "wb").write(leaf_cert(cert))
+        print("the server's certificate (%d bytes, DER) in %s" % (len(leaf_cert(cert)), cert_out))
     print("signature algorithm %s; signed data (%d bytes) in %s, the handshake's signature in %s" % (
         SIGALGS.get(alg, "0x%04x" % alg), 64 + len(params), tbs_out, sig_out))
     return 0
@@ -159,6 +178,25 @@ def cmd_master(record, premaster_file, keylog):
     return 1
 
 
+def cmd_kslog(audit, edgelog, edge="edge", ks="ks"):
+    ops = [json.loads(l) for l in open(audit) if l.startswith("{")]
+    ops = [o for o in ops if o.get("op") not in ("ping", None)]
+    signed = [l.rstrip("\n") for l in open(edgelog) if "[keyless]" in l and " signed in " in l]
+    for o in ops:
+        print("key server audit: " + json.dumps(o, separators=(",", ":")))
+    for l in signed:
+        print("edge: " + l)
+    for i, o in enumerate(ops):
+        m = re.search(r"op (0x[0-9a-f]+) signed in (\d+) us", signed[i]) if i < len(signed) else None
+        print("@flow %s -> %s: 3. %s request | op %s%s, SKI %s..., edge identity %s" % (
+            edge, ks, "decrypt" if "decrypt" in o["op"] else "sign", o["op"],
+            " (%s)" % m.group(1) if m else "", o.get("ski", "?")[:16], o.get("client")))
+        print("@flow %s --> %s: 4. %s | %s; %d us at the key server%s" % (
+            ks, edge, "signature" if "sign" in o["op"] else "answer", o.get("result"), o.get("dur_us", -1),
+            ", %.1f ms at the edge (with the round trip)" % (int(m.group(2)) / 1000) if m else ""))
+    return 0 if ops and signed else 1
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     if a[:1] == ["-c"]:
@@ -167,4 +205,6 @@ if __name__ == "__main__":
         sys.exit(cmd_cke(a[1], a[2]))
     if a[0] == "ske":
         sys.exit(cmd_ske(*a[1:]))
+    if a[0] == "kslog":
+        sys.exit(cmd_kslog(*a[1:]))
     sys.exit(cmd_master(a[1], a[2], a[3]))
