@@ -24,7 +24,9 @@ is "$rc" 0 "run-all.sh --fast: exit 0"
 like "$(cat "$T/all.out")" 'here: HELD' "the paper's qualitative result held (keyless-ttfb)"
 like "$(jq -r '.topology.mode' "$T/build/scenarios/keyless-ttfb/result.json")" '^netns$' "keyless-ttfb ran on namespaces"
 like "$(jq -r '[.steps[].predictions // [] | .[]] | length' "$T/build/scenarios/keyless-ttfb/result.json")" '^1[0-9]$' "keyless-ttfb: the measured-vs-predicted table has a row per transfer"
-ok "no namespace left" sh -c "! ip netns list | grep -q '^cdni-'"
+no_ns() { ! ip netns list | grep -q '^cdni-'; }
+ok "no namespace left" wait_for 5 no_ns
+no_ns || diag "left: $(ip netns list | grep '^cdni-')"
 none_left() { ! pgrep -f "$T/build/scenarios/" >/dev/null; }
 ok "no process left" none_left
 done_testing

@@ -61,7 +61,9 @@ s=$(out 4 | jq '.speed_download * 8 / 1000'); diag "a-e: $(out 4 | jq -c '{speed
 ok "a-e (2000 kbit/s): $s kbit/s within 15%" within "$s" 1700 2100
 like "$(res '.topology.counters | join("\n")')" 'l3-a -> l3-e: [0-9]+ packets in' "the emulator's counters are in the report"
 like "$(cat "$T/run.out")" '# step 5/5 "ua a-e": done' "progress: a line per step"
-ok "no namespace left" sh -c "! ip netns list | grep -q '^cdni-'"
+no_ns() { ! ip netns list | grep -q '^cdni-'; }
+ok "no namespace left" wait_for 5 no_ns
+no_ns || diag "left: $(ip netns list | grep '^cdni-')"
 none_left() { ! pgrep -f "$1" >/dev/null; }
 ok "no process left" none_left "$T/run/"
 ok "no emulator left" none_left "cdni-linkemu -c $T/run/"
