@@ -100,7 +100,7 @@ def main(a):
             rows += 1
             if i == 1 and int(hs) == 2 and ot[1] > ot[0] - (co - ce) / 2:
                 notes.append("%s: the origin's second connection took as long as its first (%.1f against "
-                             "%.1f ms): a full handshake again, not resumed (cdni-origin issues no TLS 1.2 "
+                             "%.1f ms): a full handshake again, not resumed (cdni-origin issues no session "
                              "tickets and keeps no session ids)" % (name, ot[1], ot[0]))
     print()
     for n in notes:
