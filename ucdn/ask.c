@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "redirect/fci.h"
 #include "redirect/rri.h"
+#include "redirect/rri_cache.h"
 #include "redirect/rri_client.h"
 #include "ucdn/ask.h"
 
@@ -49,7 +50,7 @@ const struct conf_item ask_conf_table[] = {
 struct ask {
 	const struct ask_conf *c;
 	struct fci_adv **adv; /* per dCDN; NULL: serves everyone */
-	struct ask_cache *cache;
+	struct rri_cache *cache;
 };
 
 static int load_fci(const char *file, struct fci_adv **out, const char *path, char *err,
@@ -99,7 +100,7 @@ int ask_new(const struct ask_conf *c, struct ask **out, char *err, size_t errlen
 	char path[64];
 
 	if (!a || !(a->adv = calloc(c->dcdns.n + 1, sizeof *a->adv)) ||
-	    ask_cache_new((size_t)c->cache_entries, &a->cache)) {
+	    rri_cache_new((size_t)c->cache_entries, &a->cache)) {
 		ask_free(a);
 		snprintf(err, errlen, "out of memory");
 		return CDNI_ENOMEM;
@@ -127,7 +128,7 @@ void ask_free(struct ask *a)
 	for (size_t i = 0; a->adv && i < a->c->dcdns.n; i++)
 		fci_adv_free(a->adv[i]);
 	free(a->adv);
-	ask_cache_free(a->cache);
+	rri_cache_free(a->cache);
 	free(a);
 }
 
@@ -197,7 +198,7 @@ static int ask_one(struct ask *a, size_t i, const struct ask_req *rq, const char
 	buf_reset(loc);
 	buf_puts(loc, rep.rs.http.location);
 	ans->status = (int)rep.rs.http.sc_status;
-	ask_cache_put(a->cache, uri, rq->client_ip, rep.rs.scope.v, rep.rs.scope.n, rq->now,
+	rri_cache_put(a->cache, uri, rq->client_ip, rep.rs.scope.v, rep.rs.scope.n, rq->now,
 		      rep.max_age, rep.rs.http.location, ans->status, (int)i);
 	rri_reply_clear(&rep);
 	return loc->err;
@@ -209,7 +210,8 @@ int ask_location(struct ask *a, const struct ask_req *rq, struct buf *loc,
 	const struct ask_dcdn_conf *d = a->c->dcdns.v;
 	struct buf uri;
 	long long t0 = now_us();
-	int rc = CDNI_EUPSTREAM, idx;
+	struct rri_cache_val hit;
+	int rc = CDNI_EUPSTREAM;
 
 	memset(ans, 0, sizeof *ans);
 	buf_init(&uri, 0);
@@ -219,9 +221,10 @@ int ask_location(struct ask *a, const struct ask_req *rq, struct buf *loc,
 		buf_free(&uri);
 		return CDNI_ENOMEM;
 	}
-	if (ask_cache_get(a->cache, uri.data, rq->client_ip, rq->now, loc, &ans->status, &idx)) {
+	if (rri_cache_get(a->cache, uri.data, rq->client_ip, rq->now, &hit, loc)) {
 		ans->cached = true;
-		ans->dcdn = d[idx].name;
+		ans->status = hit.status;
+		ans->dcdn = d[hit.tag].name;
 		buf_free(&uri);
 		return 0;
 	}

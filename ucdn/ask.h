@@ -76,16 +76,4 @@ int ask_location(struct ask *a, const struct ask_req *rq, struct buf *loc,
 		 struct ask_answer *ans);
 int ask_fallback(const struct ask *a);
 
-/* ---- the answer cache, socket-free (ask_cache.c) ---- */
-struct ask_cache;
-int ask_cache_new(size_t entries, struct ask_cache **out);
-void ask_cache_free(struct ask_cache *c);
-/* An answer for uri, cached for client_ip: its Location into loc. */
-bool ask_cache_get(struct ask_cache *c, const char *uri, const char *client_ip, long long now,
-		   struct buf *loc, int *status, int *dcdn);
-/* scope: CIDR strings (n 0: only client_ip). max_age <= 0: not stored. */
-void ask_cache_put(struct ask_cache *c, const char *uri, const char *client_ip,
-		   char *const *scope, size_t nscope, long long now, long long max_age,
-		   const char *loc, int status, int dcdn);
-
 #endif
