@@ -26,21 +26,6 @@ static const struct conf_item geo_table[] = {
 	CONF_END
 };
 
-static const struct conf_item down_table[] = {
-	CONF_STR("url", struct dcdn_ri_down_conf, url, NULL, 0,
-		 "RI URI of the downstream dCDN, http(s)://HOST:PORT/cdni/rri"),
-	CONF_STR("ca", struct dcdn_ri_down_conf, ca, NULL, 0, "PEM CA file for an https url"),
-	CONF_STR("cert", struct dcdn_ri_down_conf, cert, NULL, 0,
-		 "PEM client certificate (mutual TLS)"),
-	CONF_STR("key", struct dcdn_ri_down_conf, key, NULL, 0, "PEM key of cert"),
-	CONF_STR("resolve", struct dcdn_ri_down_conf, resolve, NULL, 0,
-		 "pin the url's host to an address, HOST:PORT:ADDR (as curl --resolve)"),
-	CONF_INT("connect_timeout_ms", struct dcdn_ri_down_conf, connect_timeout_ms, 1, 60000,
-		 500, "deadline to connect to the downstream (ms)"),
-	CONF_INT("timeout_ms", struct dcdn_ri_down_conf, timeout_ms, 1, 60000, 1000,
-		 "deadline for the downstream's whole answer (ms)"),
-	CONF_END
-};
 
 const struct conf_item dcdn_ri_table[] = {
 	CONF_LIST("listen", struct dcdn_ri_conf, listen, listen_conf_table, struct listen_conf, 0,
@@ -79,7 +64,7 @@ const struct conf_item dcdn_ri_table[] = {
 	CONF_ENUM("delegate", struct dcdn_ri_conf, delegate, delegate_names, RI_DELEGATE_OUTSIDE,
 		  "when to ask the downstream dCDN: never, outside (clients this CDN does not "
 		  "serve), always"),
-	CONF_OBJ("downstream", struct dcdn_ri_conf, downstream, down_table, 0,
+	CONF_OBJ("downstream", struct dcdn_ri_conf, downstream, rri_client_conf_table, 0,
 		 "the downstream dCDN asked over the same interface {url, ca, cert, key, "
 		 "resolve, connect_timeout_ms, timeout_ms}"),
 	CONF_INT("threads", struct dcdn_ri_conf, threads, 0, 256, 0,
@@ -273,13 +258,7 @@ int dcdn_ri_new(const struct dcdn_ri_conf *c, struct dcdn_ri **out, char *err, s
 			goto fail;
 	if (fci_adv_encode(r->adv, &r->fci))
 		goto fail;
-	r->client = (struct rri_client){
-		.url = c->downstream.url, .ca_file = c->downstream.ca,
-		.cert_file = c->downstream.cert, .key_file = c->downstream.key,
-		.resolve = c->downstream.resolve,
-		.connect_timeout_ms = (long)c->downstream.connect_timeout_ms,
-		.timeout_ms = (long)c->downstream.timeout_ms,
-	};
+	r->client = rri_client_from_conf(&c->downstream);
 	r->ask = ask_client;
 	r->ask_cls = r;
 	*out = r;

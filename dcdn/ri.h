@@ -42,15 +42,6 @@ struct dcdn_ri_geo_conf {
 	char *country;
 };
 
-struct dcdn_ri_down_conf {
-	char *url;          /* the downstream dCDN's RI URI */
-	char *ca;           /* trust for https */
-	char *cert, *key;   /* client certificate for mutual TLS */
-	char *resolve;      /* "host:port:addr", as curl --resolve */
-	long long connect_timeout_ms;
-	long long timeout_ms;
-};
-
 struct dcdn_ri_conf {
 	struct conf_list listen;       /* struct listen_conf; none: the interface is off */
 	char *path;                    /* POST here: "/cdni/rri" */
@@ -69,7 +60,7 @@ struct dcdn_ri_conf {
 	bool available;                /* false: every request gets 504 (out of capacity) */
 	bool reflect_cdn_path;         /* answers carry cdn-path (+ our ID) */
 	int delegate;                  /* enum dcdn_ri_delegate */
-	struct dcdn_ri_down_conf downstream;
+	struct rri_client_conf downstream; /* the downstream dCDN's RI */
 	long long threads;             /* 0: a thread per connection */
 	char *client_ca;               /* PEM: require verified client certificates (mutual TLS) */
 };

@@ -8,6 +8,31 @@
 #include "common/http.h"
 #include "common/upstream.h"
 
+const struct conf_item rri_client_conf_table[] = {
+	CONF_STR("url", struct rri_client_conf, url, NULL, 0,
+		 "RI URI of the dCDN, http(s)://HOST:PORT/cdni/rri"),
+	CONF_STR("ca", struct rri_client_conf, ca, NULL, 0, "PEM CA file for an https url"),
+	CONF_STR("cert", struct rri_client_conf, cert, NULL, 0,
+		 "PEM client certificate (mutual TLS)"),
+	CONF_STR("key", struct rri_client_conf, key, NULL, 0, "PEM key of cert"),
+	CONF_STR("resolve", struct rri_client_conf, resolve, NULL, 0,
+		 "pin the url's host to an address, HOST:PORT:ADDR (as curl --resolve)"),
+	CONF_INT("connect_timeout_ms", struct rri_client_conf, connect_timeout_ms, 1, 60000, 500,
+		 "deadline to connect to the dCDN (ms)"),
+	CONF_INT("timeout_ms", struct rri_client_conf, timeout_ms, 1, 60000, 1000,
+		 "deadline for the dCDN's whole answer (ms)"),
+	CONF_END
+};
+
+struct rri_client rri_client_from_conf(const struct rri_client_conf *cf)
+{
+	return (struct rri_client){
+		.url = cf->url, .ca_file = cf->ca, .cert_file = cf->cert, .key_file = cf->key,
+		.resolve = cf->resolve, .connect_timeout_ms = (long)cf->connect_timeout_ms,
+		.timeout_ms = (long)cf->timeout_ms,
+	};
+}
+
 struct answer {
 	int status;
 	long long max_age;

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "common/conf.h"
 #include "redirect/rri.h"
 
 struct rri_client {
@@ -30,6 +31,19 @@ struct rri_client {
 	long timeout_ms;        /* whole exchange; 0: 2000 */
 	const atomic_int *cancel; /* optional, see upstream_request */
 };
+
+/* A dCDN's RI as configured: {url, ca, cert, key, resolve,
+ * connect_timeout_ms, timeout_ms} (cdni-dcdn's rri.downstream, cdni-dns's
+ * dcdns[].rri). */
+struct rri_client_conf {
+	char *url, *ca, *cert, *key, *resolve;
+	long long connect_timeout_ms, timeout_ms;
+};
+
+extern const struct conf_item rri_client_conf_table[];
+
+/* A client for cf (whose strings it points to). */
+struct rri_client rri_client_from_conf(const struct rri_client_conf *cf);
 
 struct rri_reply {
 	int status;             /* HTTP status of the answer */
