@@ -1,6 +1,7 @@
 /* cdni-dns — answers. */
 #include "dns/answer.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct msg {
 	bool dnssec, aa;
 	int rcode, scope;
 	struct dns_info *info;
+	bool wait, given_used;
 };
 
 /* ---- writing --------------------------------------------------------------- */
@@ -155,12 +157,31 @@ static void centry_clear(struct dns_centry *e)
 	memset(e, 0, sizeof *e);
 }
 
-void dns_cache_free(struct dns_cache *c)
+static void rientry_clear(struct dns_rientry *e)
+{
+	free(e->text);
+	centry_clear(&e->e);
+	memset(e, 0, sizeof *e);
+}
+
+static void cache_clear(struct dns_cache *c)
 {
 	for (size_t i = 0; c->e && i < c->n; i++)
 		centry_clear(&c->e[i]);
+	for (size_t i = 0; i < DNS_RI_SLOTS; i++)
+		rientry_clear(&c->ri[i]);
 	free(c->e);
+	c->e = NULL;
+	c->n = 0;
+}
+
+void dns_cache_free(struct dns_cache *c)
+{
+	struct dns_ri *asker = c->asker;
+
+	cache_clear(c);
 	memset(c, 0, sizeof *c);
+	c->asker = asker; /* not the cache's */
 }
 
 static int cache_ready(struct dns_cache *c, const struct db *db)
@@ -169,7 +190,7 @@ static int cache_ready(struct dns_cache *c, const struct db *db)
 
 	if (c->e && c->gen == db->generation)
 		return 0;
-	dns_cache_free(c);
+	cache_clear(c);
 	c->e = calloc(n ? n : 1, sizeof *c->e);
 	if (!c->e)
 		return CDNI_ENOMEM;
@@ -198,19 +219,16 @@ static ldns_rr *cname_rr(const struct dnspol_name *pn, const struct dnspol_dcdn 
 	return rr;
 }
 
-/* Render CNAME + RRSIG for (name, dCDN) into e. */
-static int centry_make(struct dns_centry *e, const struct db_zone *z, const struct dnspol_name *pn,
-		       const struct dnspol_dcdn *d, time_t now, uint64_t *signs)
+/* Render an RRset (taken over) and its RRSIGs, made online, into e. */
+static int centry_render(struct dns_centry *e, const struct db_zone *z, ldns_rr_list *set,
+			 time_t now, uint64_t *signs)
 {
-	ldns_rr *rr = cname_rr(pn, d);
-	ldns_rr_list *set = ldns_rr_list_new(), *sigs = NULL;
+	ldns_rr_list *sigs = NULL;
 	uint32_t len = 0, cap = 0;
-	int rc = rr && set && ldns_rr_list_push_rr(set, rr) ? 0 : CDNI_ENOMEM;
+	int rc = 0;
 
-	if (rc)
-		ldns_rr_free(rr);
-	if (rc == 0)
-		rc = db_render_rr(rr, &e->wire, &len, &cap);
+	for (size_t i = 0; rc == 0 && i < ldns_rr_list_rr_count(set); i++)
+		rc = db_render_rr(ldns_rr_list_rr(set, i), &e->wire, &len, &cap);
 	e->rrlen = len;
 	e->valid_until = (time_t)1 << 62;
 	if (rc == 0 && z->online) {
@@ -225,6 +243,21 @@ static int centry_make(struct dns_centry *e, const struct db_zone *z, const stru
 	ldns_rr_list_deep_free(set);
 	ldns_rr_list_deep_free(sigs);
 	return rc;
+}
+
+/* Render CNAME + RRSIG for (name, dCDN) into e. */
+static int centry_make(struct dns_centry *e, const struct db_zone *z, const struct dnspol_name *pn,
+		       const struct dnspol_dcdn *d, time_t now, uint64_t *signs)
+{
+	ldns_rr *rr = cname_rr(pn, d);
+	ldns_rr_list *set = ldns_rr_list_new();
+
+	if (!rr || !set || !ldns_rr_list_push_rr(set, rr)) {
+		ldns_rr_free(rr);
+		ldns_rr_list_deep_free(set);
+		return CDNI_ENOMEM;
+	}
+	return centry_render(e, z, set, now, signs);
 }
 
 static const struct dns_centry *cname_entry(struct msg *m, const struct db_zone *z,
@@ -278,32 +311,225 @@ static void chase(struct msg *m, const uint8_t *target, size_t tlen, int depth)
 		answer_name(m, tz, target, tlen, depth + 1);
 }
 
-/* 1 when the policy answered with a CNAME, 0 to serve the name directly. */
-static int policy_answer(struct msg *m, const struct db_zone *z, const struct dnspol_name *pn,
-			 int depth)
+/* The policy's static CNAME to dCDN r. */
+static void static_answer(struct msg *m, const struct db_zone *z, const struct dnspol_name *pn,
+			  const struct dnspol_result *r, int depth)
 {
-	struct dnspol_client c;
-	struct dnspol_result r;
-	const struct dns_centry *e;
+	const struct dns_centry *e = cname_entry(m, z, pn, r);
 
-	policy_client(m, &c);
-	dnspol_choose(m->db->pol, pn, &c, m->rnd, &r);
-	if (depth == 0)
-		m->scope = m->q->has_ecs && m->q->ecs.source ? r.scope : 0;
-	if (!r.dcdn)
-		return 0;
-	e = cname_entry(m, z, pn, &r);
 	if (!e) {
 		m->rcode = RC_SERVFAIL;
-		return 1;
+		return;
 	}
 	put_records(m, pn->wire, pn->wirelen, e->wire, 1, &m->an);
 	if (m->dnssec)
 		put_records(m, pn->wire, pn->wirelen, e->wire + e->rrlen, e->nsig, &m->an);
 	if (depth == 0)
-		m->info->target = r.dcdn->target;
-	chase(m, r.dcdn->wire, r.dcdn->wirelen, depth);
-	return 1;
+		m->info->target = r->dcdn->target;
+	chase(m, r->dcdn->wire, r->dcdn->wirelen, depth);
+}
+
+/* ---- policy: answers from a dCDN's redirection interface (dns/ri.h) ---------------------- */
+
+enum { RI_SERVED, RI_WAIT, RI_SKIP };
+
+static bool asks(const struct msg *m, const struct dnspol_result *r, int depth)
+{
+	return r->dcdn->ask && m->cache->asker && depth == 0 && r->dcdn_index < 64 &&
+	       (m->q->qtype == T_A || m->q->qtype == T_AAAA);
+}
+
+static void ri_ask_fill(const struct msg *m, const struct dnspol_name *pn, size_t dcdn,
+			struct dns_ri_ask *k)
+{
+	const struct dnsq *q = m->q;
+	uint8_t a[16] = { 0 };
+	char ip[INET6_ADDRSTRLEN] = "";
+	size_t n;
+
+	memset(k, 0, sizeof *k);
+	k->gen = m->db->generation;
+	k->dcdn = dcdn;
+	k->qtype = q->qtype;
+	dns_name_text(pn->wire, k->qname, sizeof k->qname);
+	n = strlen(k->qname);
+	if (n > 1 && k->qname[n - 1] == '.')
+		k->qname[n - 1] = '\0';
+	inet_ntop(m->cl->family == 4 ? AF_INET : AF_INET6, m->cl->addr, k->resolver,
+		  sizeof k->resolver);
+	snprintf(k->client, sizeof k->client, "%s", k->resolver);
+	if (q->has_ecs && q->ecs.source) { /* host bits beyond the source length cleared */
+		memcpy(a, q->ecs.addr, (q->ecs.source + 7u) / 8u);
+		if (q->ecs.source % 8)
+			a[q->ecs.source / 8] &= (uint8_t)(0xff00 >> (q->ecs.source % 8));
+		inet_ntop(q->ecs.family == 1 ? AF_INET : AF_INET6, a, ip, sizeof ip);
+		snprintf(k->subnet, sizeof k->subnet, "%s/%u", ip, q->ecs.source);
+		snprintf(k->client, sizeof k->client, "%s", k->subnet);
+	}
+}
+
+static size_t ri_slot(size_t name, const char *text)
+{
+	uint64_t h = 1469598103934665603ULL ^ name; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return (size_t)(h % DNS_RI_SLOTS);
+}
+
+/* ldns records for "KIND TTL RDATA RDATA..." at owner. */
+static int ri_records(const char *owner, const char *text, ldns_rr_list *set)
+{
+	char kind[8], line[DNS_NAME_MAX * 4 + 64];
+	long long ttl;
+	int off = 0;
+
+	if (sscanf(text, "%7s %lld %n", kind, &ttl, &off) < 2 || !off)
+		return CDNI_EPARSE;
+	for (const char *p = text + off; *p;) {
+		size_t n = strcspn(p, " ");
+		ldns_rr *rr = NULL;
+		bool dot = strcmp(kind, "CNAME") == 0 && p[n - 1] != '.';
+		if (n > DNS_NAME_MAX * 3)
+			return CDNI_EPARSE;
+		snprintf(line, sizeof line, "%s %lld IN %s %.*s%s", owner, ttl, kind, (int)n, p,
+			 dot ? "." : "");
+		if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) != LDNS_STATUS_OK)
+			return CDNI_EPARSE;
+		if (!ldns_rr_list_push_rr(set, rr)) {
+			ldns_rr_free(rr);
+			return CDNI_ENOMEM;
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+	return ldns_rr_list_rr_count(set) ? 0 : CDNI_EPARSE;
+}
+
+/* The rendered, signed records of an answer for name pn (a worker's slot). */
+static const struct dns_rientry *ri_entry(struct msg *m, const struct db_zone *z,
+					  const struct dnspol_name *pn, const char *text)
+{
+	size_t name = (size_t)(pn - m->db->pol->names);
+	struct dns_rientry *e;
+	ldns_rr_list *set;
+	char owner[DNS_NAME_MAX * 4 + 8];
+
+	if (cache_ready(m->cache, m->db))
+		return NULL;
+	e = &m->cache->ri[ri_slot(name, text)];
+	if (e->text && e->name == name && strcmp(e->text, text) == 0 && m->now < e->e.valid_until)
+		return e;
+	rientry_clear(e);
+	dns_name_text(pn->wire, owner, sizeof owner);
+	if (!(set = ldns_rr_list_new()) || ri_records(owner, text, set)) {
+		ldns_rr_list_deep_free(set);
+		return NULL;
+	}
+	e->nrr = (uint16_t)ldns_rr_list_rr_count(set);
+	if (centry_render(&e->e, z, set, m->now, &m->cache->signs) || !(e->text = strdup(text))) {
+		rientry_clear(e);
+		return NULL;
+	}
+	e->name = name;
+	return e;
+}
+
+/* Put the answer's records; follow a CNAME into our own zones. */
+static int ri_put(struct msg *m, const struct db_zone *z, const struct dnspol_name *pn,
+		  const char *text)
+{
+	const struct dns_rientry *e = ri_entry(m, z, pn, text);
+	uint8_t tw[DNS_NAME_MAX];
+	size_t tl;
+	const char *target = text + strcspn(text, " ");
+
+	if (!e)
+		return CDNI_EPARSE;
+	put_records(m, pn->wire, pn->wirelen, e->e.wire, e->nrr, &m->an);
+	if (m->dnssec)
+		put_records(m, pn->wire, pn->wirelen, e->e.wire + e->e.rrlen, e->e.nsig, &m->an);
+	target += strspn(target, " ");
+	target += strcspn(target, " ");
+	target += strspn(target, " ");
+	if (strncmp(text, "CNAME ", 6) == 0 && dnspol_name_to_wire(target, tw, &tl) == 0)
+		chase(m, tw, tl, 0);
+	return 0;
+}
+
+/* The dCDN's outcome for this query: given back after waiting, or cached. */
+static int ri_outcome(struct msg *m, const struct dns_ri_ask *k, struct buf *text, int *bits)
+{
+	const struct dns_ri_waiter *g = m->cl->given;
+
+	if (g && g->dcdn == k->dcdn && !m->given_used) {
+		m->given_used = true;
+		*bits = g->bits;
+		if (!g->text)
+			return DNS_RI_FAILED;
+		buf_puts(text, g->text);
+		return text->err ? DNS_RI_FAILED : DNS_RI_HIT;
+	}
+	return dns_ri_get(m->cache->asker, k, m->now, text, bits);
+}
+
+static int ri_answer(struct msg *m, const struct db_zone *z, const struct dnspol_name *pn,
+		     const struct dnspol_result *r, const struct dnspol_client *c)
+{
+	struct dns_ri_ask k;
+	struct buf text;
+	int bits = -1, st, ret = RI_SKIP;
+
+	ri_ask_fill(m, pn, r->dcdn_index, &k);
+	buf_init(&text, 0);
+	st = ri_outcome(m, &k, &text, &bits);
+	if (st == DNS_RI_MISS) {
+		m->info->wait = k;
+		m->wait = true;
+		ret = RI_WAIT;
+	} else if (st == DNS_RI_HIT && ri_put(m, z, pn, text.data) == 0) {
+		m->scope = m->q->has_ecs && m->q->ecs.source ? (bits >= 0 ? bits : c->bits) : 0;
+		snprintf(m->info->ri_note, sizeof m->info->ri_note, "RI %s: %s", r->dcdn->name,
+			 text.data);
+		ret = RI_SERVED;
+	} else {
+		snprintf(m->info->ri_note, sizeof m->info->ri_note, "RI %s skipped", r->dcdn->name);
+	}
+	buf_free(&text);
+	return ret;
+}
+
+/* 1 when the policy answered (or the query must wait), 0 to serve the name
+ * directly. A dCDN whose redirection interface failed is left out and the
+ * policy draws again. */
+static int policy_answer(struct msg *m, const struct db_zone *z, const struct dnspol_name *pn,
+			 int depth)
+{
+	struct dnspol_client c;
+	struct dnspol_result r;
+	uint64_t excluded = depth == 0 ? m->cl->excluded : 0;
+
+	policy_client(m, &c);
+	for (;;) {
+		dnspol_choose_excluding(m->db->pol, pn, &c, m->rnd, excluded, &r);
+		if (depth == 0)
+			m->scope = m->q->has_ecs && m->q->ecs.source ? r.scope : 0;
+		if (!r.dcdn)
+			return 0;
+		if (!asks(m, &r, depth)) {
+			static_answer(m, z, pn, &r, depth);
+			return 1;
+		}
+		switch (ri_answer(m, z, pn, &r, &c)) {
+		case RI_SERVED:
+			return 1;
+		case RI_WAIT:
+			m->info->excluded = excluded;
+			return 1;
+		default:
+			excluded |= 1ull << r.dcdn_index;
+		}
+	}
 }
 
 /* Follow a static CNAME: its rdata is an uncompressed name (ldns wrote it). */
@@ -496,6 +722,8 @@ int dns_answer(const struct db *db, struct dns_cache *cache, uint32_t rnd, time_
 	m.w.len = lim - OPT_RESERVE;
 	put_start(&m, msg, true);
 	answer_query(&m);
+	if (m.wait)
+		return DNS_WAIT;
 	if (m.w.err) { /* did not fit: TC, the client retries over TCP */
 		m.w.len = lim;
 		*outlen = bare(&m, msg, true, true);

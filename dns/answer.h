@@ -14,6 +14,7 @@
 
 #include "common/buf.h"
 #include "dns/db.h"
+#include "dns/ri.h"
 
 struct dns_centry {
 	uint8_t *wire;     /* CNAME record then its RRSIGs, owner-less */
@@ -22,12 +23,24 @@ struct dns_centry {
 	time_t valid_until;
 };
 
+/* A redirection-interface answer rendered and signed for one name. */
+struct dns_rientry {
+	char *text;        /* the answer ("A 30 192.0.2.1"); NULL: free slot */
+	size_t name;       /* policy name index */
+	uint16_t nrr;
+	struct dns_centry e;
+};
+
+#define DNS_RI_SLOTS 256
+
 /* A worker's cache of online signatures; tied to one db generation. */
 struct dns_cache {
 	uint64_t gen;
 	struct dns_centry *e; /* names x dCDNs */
 	size_t n;
+	struct dns_rientry ri[DNS_RI_SLOTS]; /* by hash of (name, answer) */
 	uint64_t signs;       /* signatures made (for logs and tests) */
+	struct dns_ri *asker; /* the redirection interface, or NULL (never asked) */
 };
 
 void dns_cache_free(struct dns_cache *c);
@@ -36,6 +49,9 @@ struct dns_client {
 	int family;       /* 4 or 6 */
 	uint8_t addr[16];
 	bool tcp;
+	/* A query back from waiting for a dCDN's redirection interface: */
+	const struct dns_ri_waiter *given; /* its outcome (text NULL: failed) */
+	uint64_t excluded;                 /* dCDNs that failed it so far (bits) */
 };
 
 /* What happened, for the access log. */
@@ -47,13 +63,18 @@ struct dns_info {
 	bool truncated;
 	bool axfr;
 	int ecs_scope;      /* -1: no ECS */
+	char ri_note[200];  /* what the redirection interface gave, or "" */
+	struct dns_ri_ask wait; /* DNS_WAIT: what to ask */
+	uint64_t excluded;  /* DNS_WAIT: dCDNs already failed (for the waiter) */
 };
 
-enum { DNS_RESPOND = 0, DNS_DROP = 1, DNS_AXFR = 2 };
+enum { DNS_RESPOND = 0, DNS_DROP = 1, DNS_AXFR = 2, DNS_WAIT = 3 };
 
 /* Answer msg. Returns DNS_RESPOND with *outlen bytes in out (cap is the
  * buffer; UDP answers are truncated to the client's EDNS size, TCP ones to
- * 65535), DNS_DROP, or DNS_AXFR (TCP only: call dns_axfr). */
+ * 65535), DNS_DROP, DNS_AXFR (TCP only: call dns_axfr), or DNS_WAIT: the
+ * answer needs a dCDN's redirection interface (info->wait says what to
+ * ask); answer again with cl->given set once it has answered. */
 int dns_answer(const struct db *db, struct dns_cache *cache, uint32_t rnd, time_t now,
 	       const uint8_t *msg, size_t len, const struct dns_client *cl, uint8_t *out,
 	       size_t cap, size_t *outlen, struct dns_info *info);

@@ -52,9 +52,12 @@ static int policy_build(const struct dns_conf *c, struct dnspol **out, char *err
 	char msg[300] = "";
 	int rc = p ? 0 : CDNI_ENOMEM;
 
-	for (size_t i = 0; rc == 0 && i < c->dcdns.n; i++)
+	for (size_t i = 0; rc == 0 && i < c->dcdns.n; i++) {
 		if ((rc = dnspol_add_dcdn(p, d[i].name, d[i].target, d[i].down, msg, sizeof msg)) != 0)
 			snprintf(err, errlen, "dcdns[%zu]: %s", i, msg);
+		else
+			p->dcdns[i].ask = d[i].rri.url != NULL;
+	}
 	for (size_t i = 0; rc == 0 && i < c->redirects.n; i++) {
 		size_t idx;
 		rc = dnspol_add_name(p, r[i].name, (uint32_t)r[i].ttl, &idx, msg, sizeof msg);

@@ -66,6 +66,9 @@ static const struct conf_item dcdn_tab[] = {
 	CONF_LIST("tlsa", struct dns_dcdn_conf, tlsa, tlsa_tab, struct dns_tlsa_conf, 0,
 		  "TLSA records published at the names that delegate to it"),
 	CONF_OBJ("health", struct dns_dcdn_conf, health, health_tab, 0, "TCP health check"),
+	CONF_OBJ("rri", struct dns_dcdn_conf, rri, rri_client_conf_table, 0,
+		 "its RFC 7975 redirection interface, asked for every A/AAAA query the policy sends "
+		 "to it {url, ca, cert, key, resolve, connect_timeout_ms, timeout_ms}"),
 	CONF_END
 };
 
@@ -97,6 +100,21 @@ static const struct conf_item redirect_tab[] = {
 	CONF_END
 };
 
+static const struct conf_item ri_tab[] = {
+	CONF_STR("cdn_id", struct dns_ri_conf, cdn_id, NULL, 0,
+		 "our CDN Provider ID AS<number>:<qualifier>, first in cdn-path"),
+	CONF_INT("max_hops", struct dns_ri_conf, max_hops, -1, 1000, -1,
+		 "max-hops sent (-1: none)"),
+	CONF_INT("threads", struct dns_ri_conf, threads, 1, 256, 4, "threads making the calls"),
+	CONF_INT("cache_entries", struct dns_ri_conf, cache_entries, 0, 10000000, 65536,
+		 "answers kept for their Cache-Control lifetime and scope"),
+	CONF_INT("hold_failed_s", struct dns_ri_conf, hold_failed_s, 0, 3600, 5,
+		 "a dCDN that could not be reached is skipped this long (s)"),
+	CONF_INT("max_waiting", struct dns_ri_conf, max_waiting, 1, 1000000, 4096,
+		 "queries waiting for an answer at most; more are answered by the fallback"),
+	CONF_END
+};
+
 const struct conf_item dns_conf_table[] = {
 	CONF_STR("address", struct dns_conf, address, "127.0.0.1", 0, "numeric address for UDP and TCP"),
 	CONF_INT("port", struct dns_conf, port, 0, 65535, 53, "port for UDP and TCP; 0 picks one"),
@@ -114,6 +132,8 @@ const struct conf_item dns_conf_table[] = {
 		  "zones served"),
 	CONF_LIST("dcdns", struct dns_conf, dcdns, dcdn_tab, struct dns_dcdn_conf, 0,
 		  "downstream CDNs names may be redirected to"),
+	CONF_OBJ("rri", struct dns_conf, ri, ri_tab, 0,
+		 "asking dCDNs over the redirection interface (RFC 7975)"),
 	CONF_LIST("redirects", struct dns_conf, redirects, redirect_tab, struct dns_redirect_conf, 0,
 		  "names answered by policy"),
 	CONF_END
@@ -193,6 +213,39 @@ static int check_zones(const struct dns_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+bool dns_conf_asks(const struct dns_conf *c)
+{
+	const struct dns_dcdn_conf *d = c->dcdns.v;
+
+	for (size_t i = 0; i < c->dcdns.n; i++)
+		if (d[i].rri.url)
+			return true;
+	return false;
+}
+
+static int check_ri(const struct dns_conf *c, char *err, size_t errlen)
+{
+	const struct dns_dcdn_conf *d = c->dcdns.v;
+
+	for (size_t i = 0; i < c->dcdns.n; i++) {
+		const char *u = d[i].rri.url;
+		if (u && strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+			snprintf(err, errlen, "dcdns[%zu].rri.url: \"%s\" is not an http(s) URL", i, u);
+			return CDNI_ECONFIG;
+		}
+		if (u && i >= 64) {
+			snprintf(err, errlen, "dcdns[%zu].rri: only the first 64 dCDNs can be asked", i);
+			return CDNI_ECONFIG;
+		}
+	}
+	if (dns_conf_asks(c) && (!c->ri.cdn_id || !rri_provider_id_valid(c->ri.cdn_id))) {
+		snprintf(err, errlen, "rri.cdn_id: a dCDN is asked, so our Provider ID "
+			 "AS<number>:<qualifier> is needed");
+		return CDNI_ECONFIG;
+	}
+	return 0;
+}
+
 static int check_rest(const struct dns_conf *c, char *err, size_t errlen)
 {
 	const struct dns_dcdn_conf *d = c->dcdns.v;
@@ -230,7 +283,8 @@ static int finish(struct dns_conf *c, const char *file, int rc, char *err, size_
 {
 	char msg[512];
 
-	if (rc == 0 && (check_zones(c, msg, sizeof msg) || check_rest(c, msg, sizeof msg))) {
+	if (rc == 0 && (check_zones(c, msg, sizeof msg) || check_rest(c, msg, sizeof msg) ||
+			check_ri(c, msg, sizeof msg))) {
 		snprintf(err, errlen, "%s: %s", file, msg);
 		rc = CDNI_ECONFIG;
 	}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "common/conf.h"
+#include "redirect/rri_client.h"
 
 struct dns_tlsa_conf {
 	char *cert;
@@ -38,6 +39,7 @@ struct dns_dcdn_conf {
 	bool down;
 	struct conf_list tlsa; /* struct dns_tlsa_conf */
 	struct dns_health_conf health;
+	struct rri_client_conf rri; /* its redirection interface; url NULL: none */
 };
 
 struct dns_choice_conf {
@@ -59,6 +61,16 @@ struct dns_redirect_conf {
 	long long tlsa_ttl;
 };
 
+/* Asking dCDNs over the RFC 7975 redirection interface (dns/ri.h). */
+struct dns_ri_conf {
+	char *cdn_id;            /* our Provider ID, first in cdn-path */
+	long long max_hops;      /* -1: not sent */
+	long long threads;       /* threads making the calls */
+	long long cache_entries; /* answers kept */
+	long long hold_failed_s; /* a dCDN that could not be reached is skipped this long */
+	long long max_waiting;   /* queries waiting for answers, at most */
+};
+
 struct dns_conf {
 	char *address;
 	long long port;
@@ -70,7 +82,11 @@ struct dns_conf {
 	struct conf_list zones;     /* struct dns_zone_conf */
 	struct conf_list dcdns;     /* struct dns_dcdn_conf */
 	struct conf_list redirects; /* struct dns_redirect_conf */
+	struct dns_ri_conf ri;
 };
+
+/* Some dCDN is asked over its redirection interface. */
+bool dns_conf_asks(const struct dns_conf *c);
 
 extern const struct conf_item dns_conf_table[];
 

@@ -22,6 +22,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "dns/answer.h"
+#include "dns/ri.h"
 
 #define BATCH 32
 #define UDP_BUF 4096
@@ -30,6 +31,7 @@
 
 struct conn {
 	int fd;
+	uint64_t id;
 	struct sockaddr_storage peer;
 	struct buf in, out;
 	size_t outpos;
@@ -39,8 +41,13 @@ struct conn {
 
 struct worker {
 	struct dns_server *s;
+	size_t index;
 	pthread_t thread;
 	int ep, udp;
+	int mbox;                        /* eventfd: queries back from the RI */
+	pthread_mutex_t mlock;
+	struct dns_ri_waiter *mail;      /* under mlock */
+	uint64_t next_conn;
 	_Atomic uint64_t seen;
 	struct dns_cache cache;
 	uint32_t rnd;
@@ -62,6 +69,7 @@ struct dns_server {
 	long long idle_us;
 	struct access_log *al;
 	struct dns_health *health;
+	struct dns_ri *ri;
 };
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -115,8 +123,8 @@ static void log_query(struct dns_server *s, const struct sockaddr_storage *peer,
 		return;
 	snprintf(type, sizeof type, "%u", info->qtype);
 	snprintf(uri, sizeof uri, "%s %s", info->qname[0] ? info->qname : "-", type);
-	snprintf(note, sizeof note, "%s%s%s%s", info->target ? "CNAME " : "",
-		 info->target ? info->target : "", info->truncated ? " TC" : "",
+	snprintf(note, sizeof note, "%s%s%s%s%s", info->target ? "CNAME " : "",
+		 info->target ? info->target : "", info->ri_note, info->truncated ? " TC" : "",
 		 info->axfr ? " AXFR" : "");
 	e.peer = peer_text(peer, p, sizeof p);
 	e.method = tcp ? "DNS/TCP" : "DNS/UDP";
@@ -151,13 +159,124 @@ static const struct db *enter(struct worker *w)
 	return db;
 }
 
+/* ---- waiting for a dCDN's redirection interface -------------------------------- */
+
+static int park(struct worker *w, const struct dns_info *info, uint32_t rnd, const uint8_t *msg,
+		size_t len, const struct sockaddr_storage *peer, socklen_t plen, uint64_t conn,
+		long long t0)
+{
+	struct dns_ri_waiter *wt = calloc(1, sizeof *wt + len);
+
+	if (!wt)
+		return CDNI_ENOMEM;
+	wt->worker = w->index;
+	wt->conn = conn;
+	wt->peer = *peer;
+	wt->peerlen = plen;
+	wt->t0 = t0;
+	wt->rnd = rnd;
+	wt->excluded = info->excluded;
+	wt->len = len;
+	memcpy(wt->msg, msg, len);
+	if (dns_ri_wait(w->s->ri, &info->wait, wt) == 0)
+		return 0;
+	free(wt);
+	return CDNI_EOVERFLOW;
+}
+
+/* Answer, or park the query while a dCDN is asked (DNS_WAIT); when it
+ * cannot wait, that dCDN is left out and the policy draws again. */
+static int answer_or_park(struct worker *w, const struct db *db, struct dns_client *cl,
+			  uint32_t rnd, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
+			  size_t *olen, struct dns_info *info, const struct sockaddr_storage *peer,
+			  socklen_t plen, uint64_t conn, long long t0)
+{
+	for (;;) {
+		int v = dns_answer(db, &w->cache, rnd, time(NULL), msg, len, cl, out, cap, olen, info);
+		if (v != DNS_WAIT || park(w, info, rnd, msg, len, peer, plen, conn, t0) == 0)
+			return v;
+		cl->excluded = info->excluded | 1ull << info->wait.dcdn;
+		cl->given = NULL;
+	}
+}
+
+/* Called by the RI's threads: hand a query back to its worker. */
+static void deliver(void *cls, struct dns_ri_waiter *wt)
+{
+	struct dns_server *s = cls;
+	struct worker *w = &s->w[wt->worker];
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&w->mlock);
+	wt->next = w->mail;
+	w->mail = wt;
+	pthread_mutex_unlock(&w->mlock);
+	if (write(w->mbox, &one, sizeof one) < 0 && errno != EAGAIN)
+		log_warn(NULL, "cannot wake worker %zu: %s", w->index, strerror(errno));
+}
+
+static void tcp_send(struct worker *w, struct conn *c, const uint8_t *msg, size_t len);
+
+static struct conn *conn_find(struct worker *w, uint64_t id)
+{
+	struct conn *c = w->conns;
+
+	while (c && c->id != id)
+		c = c->next;
+	return c;
+}
+
+static void resume(struct worker *w, const struct db *db, struct dns_ri_waiter *wt)
+{
+	struct dns_client cl;
+	struct dns_info info;
+	size_t olen = 0;
+	uint8_t *out = w->tcpout + 2;
+	int v;
+
+	client_of(&wt->peer, wt->conn != 0, &cl);
+	cl.given = wt;
+	cl.excluded = wt->excluded | (wt->text ? 0 : 1ull << wt->dcdn);
+	v = answer_or_park(w, db, &cl, wt->rnd, wt->msg, wt->len, out,
+			   wt->conn ? DNS_MSG_MAX : UDP_BUF, &olen, &info, &wt->peer, wt->peerlen,
+			   wt->conn, wt->t0);
+	if (v == DNS_RESPOND && !wt->conn) {
+		if (sendto(w->udp, out, olen, MSG_DONTWAIT, (const struct sockaddr *)&wt->peer,
+			   wt->peerlen) < 0)
+			log_debug(NULL, "UDP answer dropped: %s", strerror(errno));
+	} else if (v == DNS_RESPOND) {
+		struct conn *c = conn_find(w, wt->conn);
+		if (c)
+			tcp_send(w, c, out, olen);
+	}
+	if (v != DNS_WAIT)
+		log_query(w->s, &wt->peer, &info, wt->conn != 0, wt->t0);
+	dns_ri_waiter_free(wt);
+}
+
+static void mail_round(struct worker *w, const struct db *db)
+{
+	struct dns_ri_waiter *list, *next;
+	uint64_t n;
+
+	if (read(w->mbox, &n, sizeof n) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&w->mlock);
+	list = w->mail;
+	w->mail = NULL;
+	pthread_mutex_unlock(&w->mlock);
+	for (; list; list = next) {
+		next = list->next;
+		resume(w, db, list);
+	}
+}
+
 /* ---- UDP ---------------------------------------------------------------------- */
 
 static void udp_round(struct worker *w, const struct db *db)
 {
 	struct dns_info info;
 	struct dns_client cl;
-	time_t now = time(NULL);
 	int n, m = 0;
 
 	for (int i = 0; i < BATCH; i++) {
@@ -168,11 +287,16 @@ static void udp_round(struct worker *w, const struct db *db)
 	}
 	n = recvmmsg(w->udp, w->msgs, BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
-		long long t0 = w->s->al ? now_us() : 0;
+		long long t0 = now_us();
 		size_t olen = 0;
+		int v;
 		client_of(&w->peers[i], false, &cl);
-		if (dns_answer(db, &w->cache, next_rnd(w), now, w->in[i], w->msgs[i].msg_len, &cl,
-			       w->out[m], UDP_BUF, &olen, &info) == DNS_RESPOND) {
+		v = answer_or_park(w, db, &cl, next_rnd(w), w->in[i], w->msgs[i].msg_len, w->out[m],
+				   UDP_BUF, &olen, &info, &w->peers[i], w->msgs[i].msg_hdr.msg_namelen,
+				   0, t0);
+		if (v == DNS_WAIT)
+			continue; /* answered when the dCDN has */
+		if (v == DNS_RESPOND) {
 			w->oiov[m] = (struct iovec){ w->out[m], olen };
 			w->outs[m].msg_hdr = (struct msghdr){ .msg_name = &w->peers[i],
 							      .msg_namelen = w->msgs[i].msg_hdr.msg_namelen,
@@ -222,6 +346,7 @@ static void tcp_accept(struct worker *w)
 		return;
 	}
 	c->fd = fd;
+	c->id = ++w->next_conn;
 	c->peer = ss;
 	c->last_us = now_us();
 	buf_init(&c->in, DNS_MSG_MAX + 2);
@@ -250,8 +375,10 @@ static void tcp_query(struct worker *w, const struct db *db, struct conn *c, con
 	int v;
 
 	client_of(&c->peer, true, &cl);
-	v = dns_answer(db, &w->cache, next_rnd(w), time(NULL), msg, len, &cl, w->tcpout + 2,
-		       DNS_MSG_MAX, &olen, &info);
+	v = answer_or_park(w, db, &cl, next_rnd(w), msg, len, w->tcpout + 2, DNS_MSG_MAX, &olen,
+			   &info, &c->peer, sizeof c->peer, c->id, t0);
+	if (v == DNS_WAIT)
+		return; /* answered when the dCDN has (out of order, RFC 7766 §7) */
 	if (v == DNS_AXFR) {
 		dns_axfr(db, msg, len, &cl, &c->out, &info);
 	} else if (v == DNS_RESPOND) {
@@ -281,6 +408,17 @@ static int tcp_flush(struct worker *w, struct conn *c)
 		ev.events = EPOLLOUT; /* stop reading until the client has taken its answers */
 	}
 	return epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* A late answer (the query waited for a dCDN) for connection c. */
+static void tcp_send(struct worker *w, struct conn *c, const uint8_t *msg, size_t len)
+{
+	uint8_t pfx[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+
+	buf_append(&c->out, pfx, 2);
+	buf_append(&c->out, msg, len);
+	if (c->out.err || tcp_flush(w, c))
+		conn_close(w, c);
 }
 
 /* Answer every complete message in c->in; keep a partial one. */
@@ -355,6 +493,8 @@ static void *worker_main(void *arg)
 				return NULL;
 			if (p == &w->udp)
 				udp_round(w, db);
+			else if (p == &w->mbox)
+				mail_round(w, db);
 			else if (p == &w->s->tcp)
 				tcp_accept(w);
 			else
@@ -440,6 +580,7 @@ static int worker_setup(struct dns_server *s, struct worker *w, uint32_t seed)
 
 	w->s = s;
 	w->rnd = seed | 1;
+	w->cache.asker = s->ri;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (w->ep < 0)
 		return -1;
@@ -451,6 +592,10 @@ static int worker_setup(struct dns_server *s, struct worker *w, uint32_t seed)
 	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, s->tcp, &ev))
 		return -1;
 	ev.events = EPOLLIN;
+	ev.data.ptr = &w->mbox;
+	w->mbox = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->mbox < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, w->mbox, &ev))
+		return -1;
 	ev.data.ptr = &s->stopfd;
 	return epoll_ctl(w->ep, EPOLL_CTL_ADD, s->stopfd, &ev);
 }
@@ -493,14 +638,19 @@ int dns_server_start(const struct dns_conf *conf, struct db *db, struct access_l
 	db = NULL;
 	if (!s->w)
 		goto fail;
-	for (size_t i = 0; i < s->nw; i++)
-		s->w[i].ep = s->w[i].udp = -1;
+	for (size_t i = 0; i < s->nw; i++) {
+		s->w[i].ep = s->w[i].udp = s->w[i].mbox = -1;
+		s->w[i].index = i;
+		pthread_mutex_init(&s->w[i].mlock, NULL);
+	}
 	rc = CDNI_EIO;
 	if (bind_all(s, conf->address, (int)conf->port, &port)) {
 		snprintf(err, errlen, "cannot bind %s port %lld (UDP and TCP): %s", conf->address,
 			 conf->port, strerror(errno));
 		goto fail;
 	}
+	if (dns_ri_new(conf, atomic_load(&s->db)->generation, deliver, s, &s->ri, err, errlen))
+		goto fail;
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stopfd < 0 || start_workers(s)) {
 		snprintf(err, errlen, "cannot start the workers: %s", strerror(errno));
@@ -532,6 +682,8 @@ void dns_server_swap(struct dns_server *s, const struct dns_conf *conf, struct d
 
 	dns_health_stop(s->health);
 	s->health = NULL;
+	if (dns_ri_reconf(s->ri, conf, db->generation))
+		log_err(NULL, "out of memory: the dCDNs' redirection interfaces keep the old config");
 	old = atomic_exchange(&s->db, db);
 	for (size_t i = 0; i < s->nw; i++) /* quiescence: every worker has seen db */
 		while (atomic_load(&s->w[i].seen) != db->generation) {
@@ -554,10 +706,20 @@ void dns_server_stop(struct dns_server *s)
 	dns_health_stop(s->health);
 	if (s->stopfd >= 0 && write(s->stopfd, &one, sizeof one) < 0)
 		log_warn(NULL, "cannot signal the workers: %s", strerror(errno));
+	for (size_t i = 0; s->w && i < s->nw; i++)
+		if (s->w[i].thread)
+			pthread_join(s->w[i].thread, NULL);
+	dns_ri_free(s->ri); /* its threads may still hand queries to the workers' mail */
 	for (size_t i = 0; s->w && i < s->nw; i++) {
 		struct worker *w = &s->w[i];
-		if (w->thread)
-			pthread_join(w->thread, NULL);
+		while (w->mail) {
+			struct dns_ri_waiter *next = w->mail->next;
+			dns_ri_waiter_free(w->mail);
+			w->mail = next;
+		}
+		if (w->mbox >= 0)
+			close(w->mbox);
+		pthread_mutex_destroy(&w->mlock);
 		while (w->conns)
 			conn_close(w, w->conns);
 		dns_cache_free(&w->cache);

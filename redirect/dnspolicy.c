@@ -265,18 +265,24 @@ static bool rule_matches(const struct dnspol_rule *r, const struct dnspol_client
 }
 
 /* Draw among the available choices of r by weight; -1 when none is up. */
-static long draw(const struct dnspol *p, const struct dnspol_rule *r, uint32_t rnd)
+static bool usable(const struct dnspol *p, size_t d, uint64_t excluded)
+{
+	return dnspol_dcdn_available(&p->dcdns[d]) && !(d < 64 && (excluded >> d & 1));
+}
+
+static long draw(const struct dnspol *p, const struct dnspol_rule *r, uint32_t rnd,
+		 uint64_t excluded)
 {
 	unsigned long total = 0, x;
 
 	for (size_t i = 0; i < r->nc; i++)
-		if (dnspol_dcdn_available(&p->dcdns[r->c[i].dcdn]))
+		if (usable(p, r->c[i].dcdn, excluded))
 			total += r->c[i].weight;
 	if (total == 0)
 		return -1;
 	x = rnd % total;
 	for (size_t i = 0; i < r->nc; i++) {
-		if (!dnspol_dcdn_available(&p->dcdns[r->c[i].dcdn]))
+		if (!usable(p, r->c[i].dcdn, excluded))
 			continue;
 		if (x < r->c[i].weight)
 			return (long)r->c[i].dcdn;
@@ -301,6 +307,13 @@ static int widest_scope(const struct dnspol_name *n, const struct dnspol_client 
 int dnspol_choose(const struct dnspol *p, const struct dnspol_name *n,
 		  const struct dnspol_client *c, uint32_t rnd, struct dnspol_result *r)
 {
+	return dnspol_choose_excluding(p, n, c, rnd, 0, r);
+}
+
+int dnspol_choose_excluding(const struct dnspol *p, const struct dnspol_name *n,
+			    const struct dnspol_client *c, uint32_t rnd, uint64_t excluded,
+			    struct dnspol_result *r)
+{
 	struct dnspol_result res = { .dcdn = NULL, .rule = -1, .scope = widest_scope(n, c) };
 	int len = 0;
 
@@ -308,7 +321,7 @@ int dnspol_choose(const struct dnspol *p, const struct dnspol_name *n,
 		long d;
 		if (!rule_matches(&n->rules[i], c, &len))
 			continue;
-		d = draw(p, &n->rules[i], rnd);
+		d = draw(p, &n->rules[i], rnd, excluded);
 		if (d < 0)
 			continue;
 		res.dcdn = &p->dcdns[d];

@@ -32,6 +32,8 @@ struct dnspol_dcdn {
 	uint8_t wire[DNSPOL_NAME_MAX];   /* target, wire form, lowercase */
 	size_t wirelen;
 	bool down;                       /* marked down in the config */
+	bool ask;                        /* answers come from its redirection interface
+					    (RFC 7975) for A and AAAA queries */
 	atomic_int healthy;              /* health check verdict: 1 up (start), 0 down */
 };
 
@@ -116,5 +118,10 @@ bool dnspol_dcdn_available(const struct dnspol_dcdn *d);
  * 0 with r filled (r->dcdn NULL: serve directly). */
 int dnspol_choose(const struct dnspol *p, const struct dnspol_name *n,
 		  const struct dnspol_client *c, uint32_t rnd, struct dnspol_result *r);
+/* The same with the dCDNs whose bit (1 << index, the first 64) is set in
+ * excluded treated as unavailable: the next choice after a dCDN failed. */
+int dnspol_choose_excluding(const struct dnspol *p, const struct dnspol_name *n,
+			    const struct dnspol_client *c, uint32_t rnd, uint64_t excluded,
+			    struct dnspol_result *r);
 
 #endif

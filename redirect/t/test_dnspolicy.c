@@ -113,8 +113,16 @@ static void test_choose(void)
 	memset(&c, 0, sizeof c);
 	dnspol_choose(p, n, &c, 0, &r);
 	ok(r.dcdn && r.rule == 2 && r.scope == 0, "an unknown client (ECS /0): default rule, scope 0");
-	atomic_store(&p->dcdns[0].healthy, 0);
 	c = client("10.1.2.3", 32);
+	for (int i = 0; i < 50; i++) {
+		dnspol_choose_excluding(p, n, &c, (uint32_t)i, 1u << 0, &r);
+		if (!r.dcdn || strcmp(r.dcdn->name, "b") != 0)
+			break;
+	}
+	ok(r.dcdn && strcmp(r.dcdn->name, "b") == 0, "a dCDN excluded (its RI failed): the next one is drawn");
+	dnspol_choose_excluding(p, n, &c, 0, 3, &r);
+	ok(r.dcdn == NULL && r.rule == -1, "every dCDN excluded: served directly");
+	atomic_store(&p->dcdns[0].healthy, 0);
 	for (int i = 0; i < 50; i++) {
 		dnspol_choose(p, n, &c, (uint32_t)i, &r);
 		if (!r.dcdn || strcmp(r.dcdn->name, "b") != 0)
