@@ -298,21 +298,18 @@ int dns_ri_get(struct dns_ri *r, const struct dns_ri_ask *k, time_t now, struct 
 	       int *bits)
 {
 	struct rri_cache_val v;
-	struct ri_set *s;
 	char key[400];
 	bool down;
 
-	pthread_mutex_lock(&r->lock);
-	s = r->set;
-	down = k->dcdn < s->n && atomic_load(&s->failed_until[k->dcdn]) > (long long)now;
-	pthread_mutex_unlock(&r->lock);
-	if (down)
-		return DNS_RI_FAILED;
 	cache_key(k, key, sizeof key);
-	if (!rri_cache_get(r->cache, key, k->client, now, &v, text))
-		return DNS_RI_MISS;
-	*bits = v.bits;
-	return v.status == STATUS_OK ? DNS_RI_HIT : DNS_RI_FAILED;
+	if (rri_cache_get(r->cache, key, k->client, now, &v, text)) { /* even from a dCDN now down */
+		*bits = v.bits;
+		return v.status == STATUS_OK ? DNS_RI_HIT : DNS_RI_FAILED;
+	}
+	pthread_mutex_lock(&r->lock);
+	down = k->dcdn < r->set->n && atomic_load(&r->set->failed_until[k->dcdn]) > (long long)now;
+	pthread_mutex_unlock(&r->lock);
+	return down ? DNS_RI_FAILED : DNS_RI_MISS;
 }
 
 static bool same_ask(const struct dns_ri_ask *a, const struct dns_ri_ask *b)

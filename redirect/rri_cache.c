@@ -1,12 +1,13 @@
 /* cdni — the cache of redirection-interface answers (redirect/rri_cache.h),
  * shared by cdni-ucdn (HTTP answers) and cdni-dns (DNS answers).
  *
- * A fixed table of entries, open addressing over WAYS slots per key: a
- * lookup or an insert touches at most WAYS entries; an insert takes a free or
- * expired slot, else the one expiring first. One mutex; nothing slow is done
- * under it. An entry holds the key asked about, the clients it is good for
- * (the answer's scope prefixes, or the one client asked for), its expiry,
- * and the answer as text with a status and a tag. */
+ * A fixed table of entries, open addressing over WAYS slots per (key, scope
+ * prefix): an answer good for several prefixes is stored once per prefix,
+ * so the many clients of one key each have their own slots. A lookup tries
+ * the client's address cut to each prefix length some answer had (longest
+ * first: a few lengths in practice), WAYS slots each; an insert takes a free
+ * or expired slot, else the one expiring first. One mutex; nothing slow is
+ * done under it. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,14 +25,14 @@ struct entry {
 	char *text;
 	long long expires;
 	int status, tag;
-	struct fci_prefix scope[MAX_SCOPE];
-	size_t nscope;
+	struct fci_prefix scope;
 };
 
 struct rri_cache {
 	pthread_mutex_t lock;
 	struct entry *e;
 	size_t n;
+	bool seen4[33], seen6[129]; /* prefix lengths stored so far */
 };
 
 int rri_cache_new(size_t entries, struct rri_cache **out)
@@ -66,49 +67,68 @@ void rri_cache_free(struct rri_cache *c)
 	free(c);
 }
 
-static size_t slot0(const struct rri_cache *c, const char *key)
+static size_t slot0(const struct rri_cache *c, const char *key, const struct fci_prefix *p)
 {
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
+	for (const unsigned char *q = (const unsigned char *)key; *q; q++)
+		h = (h ^ *q) * 1099511628211ULL;
+	h = (h ^ (uint64_t)p->family) * 1099511628211ULL;
+	h = (h ^ (uint64_t)p->bits) * 1099511628211ULL;
+	for (int i = 0; i < (p->bits + 7) / 8; i++)
+		h = (h ^ p->addr[i]) * 1099511628211ULL;
 	return (size_t)(h % c->n);
 }
 
-/* The scope entry holding the whole of client (an address or a prefix), or
- * NULL. */
-static const struct fci_prefix *covers(const struct entry *e, const char *client)
+/* client's address cut to bits */
+static struct fci_prefix cut(const struct fci_prefix *client, int bits)
 {
-	struct fci_prefix cl;
+	struct fci_prefix p = { .family = client->family, .bits = bits };
 
-	if (fci_prefix_parse(client, &cl))
-		return NULL;
-	for (size_t i = 0; i < e->nscope; i++)
-		if (e->scope[i].bits <= cl.bits && fci_prefix_covers(&e->scope[i], cl.family, cl.addr))
-			return &e->scope[i];
+	memcpy(p.addr, client->addr, (size_t)(bits + 7) / 8);
+	if (bits % 8)
+		p.addr[bits / 8] &= (uint8_t)(0xff00 >> (bits % 8));
+	return p;
+}
+
+static bool same_prefix(const struct fci_prefix *a, const struct fci_prefix *b)
+{
+	return a->family == b->family && a->bits == b->bits && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+static struct entry *find(struct rri_cache *c, const char *key, const struct fci_prefix *p,
+			  long long now)
+{
+	for (size_t w = 0, i = slot0(c, key, p); w < WAYS; w++, i = (i + 1) % c->n) {
+		struct entry *e = &c->e[i];
+		if (e->key && e->expires > now && same_prefix(&e->scope, p) && strcmp(e->key, key) == 0)
+			return e;
+	}
 	return NULL;
 }
 
 bool rri_cache_get(struct rri_cache *c, const char *key, const char *client, long long now,
 		   struct rri_cache_val *out, struct buf *text)
 {
+	struct fci_prefix cl, p;
+	struct entry *e = NULL;
 	bool hit = false;
 
-	if (!c->n)
+	if (!c->n || fci_prefix_parse(client, &cl))
 		return false;
 	pthread_mutex_lock(&c->lock);
-	for (size_t w = 0, i = slot0(c, key); w < WAYS && !hit; w++, i = (i + 1) % c->n) {
-		struct entry *e = &c->e[i];
-		const struct fci_prefix *p;
-
-		if (!e->key || e->expires <= now || strcmp(e->key, key) != 0 ||
-		    !(p = covers(e, client)))
+	for (int bits = cl.bits; bits >= 0 && !e; bits--) {
+		if (!(cl.family == 4 ? c->seen4 : c->seen6)[bits])
 			continue;
+		p = cut(&cl, bits);
+		e = find(c, key, &p, now);
+	}
+	if (e) {
 		buf_reset(text);
 		buf_append(text, e->text, strlen(e->text));
 		out->status = e->status;
 		out->tag = e->tag;
-		out->bits = p->bits;
+		out->bits = e->scope.bits;
 		out->expires = e->expires;
 		hit = text->err == 0;
 	}
@@ -116,15 +136,17 @@ bool rri_cache_get(struct rri_cache *c, const char *key, const char *client, lon
 	return hit;
 }
 
-/* The slot to (re)use among the key's WAYS: free or expired, else the one
- * expiring first. */
-static struct entry *victim(struct rri_cache *c, const char *key, long long now)
+/* The slot to (re)use: the entry for the same key and prefix, else a free
+ * or expired one, else the one expiring first. */
+static struct entry *victim(struct rri_cache *c, const char *key, const struct fci_prefix *p,
+			    long long now)
 {
-	struct entry *best = NULL;
+	struct entry *best = NULL, *e = find(c, key, p, now);
 
-	for (size_t w = 0, i = slot0(c, key); w < WAYS; w++, i = (i + 1) % c->n) {
-		struct entry *e = &c->e[i];
-
+	if (e)
+		return e;
+	for (size_t w = 0, i = slot0(c, key, p); w < WAYS; w++, i = (i + 1) % c->n) {
+		e = &c->e[i];
 		if (!e->key || e->expires <= now)
 			return e;
 		if (!best || e->expires < best->expires)
@@ -133,37 +155,34 @@ static struct entry *victim(struct rri_cache *c, const char *key, long long now)
 	return best;
 }
 
-static size_t scope_parse(struct entry *e, char *const *scope, size_t nscope, const char *client)
+static void put_one(struct rri_cache *c, const char *key, const struct fci_prefix *p,
+		    long long expires, const char *text, int status, int tag, long long now)
 {
-	size_t n = 0;
+	struct entry *e, fresh = { .expires = expires, .status = status, .tag = tag, .scope = *p };
 
-	for (size_t i = 0; i < nscope && n < MAX_SCOPE; i++)
-		if (fci_prefix_parse(scope[i], &e->scope[n]) == 0)
-			n++;
-	if (!nscope && fci_prefix_parse(client, &e->scope[0]) == 0)
-		n = 1; /* no scope: good for this client only */
-	return n;
+	if (!(fresh.key = strdup(key)) || !(fresh.text = strdup(text))) {
+		entry_clear(&fresh);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	e = victim(c, key, p, now);
+	entry_clear(e);
+	*e = fresh;
+	(p->family == 4 ? c->seen4 : c->seen6)[p->bits] = true;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void rri_cache_put(struct rri_cache *c, const char *key, const char *client, char *const *scope,
 		   size_t nscope, long long now, long long max_age, const char *text, int status,
 		   int tag)
 {
-	struct entry *e, fresh = { 0 };
+	struct fci_prefix p;
 
 	if (!c->n || max_age <= 0)
 		return;
-	fresh.nscope = scope_parse(&fresh, scope, nscope, client);
-	if (!fresh.nscope || !(fresh.key = strdup(key)) || !(fresh.text = strdup(text))) {
-		entry_clear(&fresh);
-		return;
-	}
-	fresh.expires = now + max_age;
-	fresh.status = status;
-	fresh.tag = tag;
-	pthread_mutex_lock(&c->lock);
-	e = victim(c, key, now);
-	entry_clear(e);
-	*e = fresh;
-	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < nscope && i < MAX_SCOPE; i++)
+		if (fci_prefix_parse(scope[i], &p) == 0)
+			put_one(c, key, &p, now + max_age, text, status, tag, now);
+	if (!nscope && fci_prefix_parse(client, &p) == 0) /* good for this client only */
+		put_one(c, key, &p, now + max_age, text, status, tag, now);
 }

@@ -59,6 +59,31 @@ static void unscoped(struct rri_cache *c)
 	ok(get(c, "https://a/fill/199", "192.0.2.1", 1001), "the newest of many entries is there");
 }
 
+/* Many clients of one key, each with its own answer: all kept. */
+static void many_clients(void)
+{
+	struct rri_cache *c;
+	char ip[32], want[32];
+	int kept = 0, right = 0;
+
+	rri_cache_new(4096, &c);
+	for (int i = 0; i < 200; i++) {
+		snprintf(ip, sizeof ip, "10.0.%d.%d", i / 250, 1 + i % 250);
+		rri_cache_put(c, "dns/www", ip, NULL, 0, 1000, 60, ip, 0, 0);
+	}
+	for (int i = 0; i < 200; i++) {
+		snprintf(ip, sizeof ip, "10.0.%d.%d", i / 250, 1 + i % 250);
+		snprintf(want, sizeof want, "%s", ip);
+		if (get(c, "dns/www", ip, 1001)) {
+			kept++;
+			right += strcmp(text.data, want) == 0;
+		}
+	}
+	ok(kept == 200 && right == 200, "200 clients of one key without scope: every answer kept (%d, %d right)",
+	   kept, right);
+	rri_cache_free(c);
+}
+
 int main(void)
 {
 	struct rri_cache *c;
@@ -70,6 +95,7 @@ int main(void)
 	scoped(c);
 	unscoped(c);
 	rri_cache_free(c);
+	many_clients();
 	ok(rri_cache_new(0, &c) == 0, "a cache of 0 entries");
 	rri_cache_put(c, "https://a/v/1", "198.51.100.7", scope, 1, 1000, 60, "https://e/v/1", 302, 1);
 	ok(!get(c, "https://a/v/1", "198.51.100.7", 1001), "stores nothing");
