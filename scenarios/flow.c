@@ -286,7 +286,9 @@ static void timed_fetch(struct flow *f, int m, size_t nn, json_t *c, int depth)
 }
 
 /* Fetches without an "upstream" field: entries within entry's time span at
- * nodes that node's config names. */
+ * nodes that node's config names. A fetch starts before its request ends
+ * (1 ms for rounding): a quick answer (a 302 in microseconds) does not claim
+ * a fetch another node started just after it. */
 static void timed_fetches(struct flow *f, int m, json_t *entry, int depth)
 {
 	long long ms, me, s, e;
@@ -301,7 +303,8 @@ static void timed_fetches(struct flow *f, int m, json_t *entry, int depth)
 			continue;
 		json_array_foreach(f->nodes[nn].entries, i, c) {
 			interval(c, &s, &e);
-			if (!f->claimed[nn][i] && e >= 0 && s >= ms - SLACK_MS && e <= me + SLACK_MS)
+			if (!f->claimed[nn][i] && e >= 0 && s >= ms - SLACK_MS && s <= me + 1 &&
+			    e <= me + SLACK_MS)
 				timed_fetch(f, m, nn, c, depth);
 		}
 	}

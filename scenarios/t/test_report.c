@@ -37,6 +37,8 @@ static struct listener ls_u[] = { { "https", "127.0.0.1:1001" } };
 static struct listener ls_d[] = { { "https", "127.0.0.1:2001" } };
 static struct listener ls_o[] = { { "http", "127.0.0.1:3001" } };
 
+static json_t *ucdn_config;
+
 static json_t *build(const char *trace_text, const char *ul, const char *dl, const char *ol,
 		     json_t *dcdn_config)
 {
@@ -45,7 +47,7 @@ static json_t *build(const char *trace_text, const char *ul, const char *dl, con
 	struct flow_node nodes[] = {
 		{ "origin", "origin", ls_o, 1, eo, NULL },
 		{ "dcdn", "dCDN", ls_d, 1, ed, dcdn_config },
-		{ "ucdn", "uCDN", ls_u, 1, eu, NULL },
+		{ "ucdn", "uCDN", ls_u, 1, eu, ucdn_config },
 	};
 
 	flow = flow_build(trace, nodes, 3);
@@ -112,6 +114,22 @@ static void flows(void)
 	   "without the config naming the origin, it is not guessed");
 	json_decref(timed);
 	json_decref(cfg);
+	/* the uCDN's config names the origin too; its 302 ended just before the
+	 * dCDN's fill started (a CI run drew that fill as the uCDN's) */
+	ucdn_config = json_pack("{s:s}", "origin", "http://127.0.0.1:3001");
+	timed = build(trace_miss,
+		      "[{\"ts\":\"2026-11-22T07:30:00.254Z\",\"method\":\"GET\",\"uri\":\"/v/a.bin\","
+		      "\"status\":302,\"dur_us\":16}]",
+		      "[{\"ts\":\"2026-11-22T07:30:00.264Z\",\"method\":\"GET\",\"uri\":\"/v/a.bin\","
+		      "\"status\":200,\"dur_us\":7618,\"upstream\":\"http://127.0.0.1:3001/v/a.bin\"}]",
+		      "[{\"ts\":\"2026-11-22T07:30:00.257Z\",\"method\":\"GET\",\"uri\":\"/v/a.bin\","
+		      "\"status\":200,\"dur_us\":336}]", NULL);
+	ok(json_array_size(json_object_get(timed, "messages")) == 6 && !strcmp(msg(timed, 2, "from"), "UA") &&
+	   !strcmp(msg(timed, 3, "from"), "dcdn") && !strcmp(msg(timed, 4, "from"), "origin"),
+	   "a fill starting after the uCDN's 302 ended is the dCDN's, not the uCDN's");
+	json_decref(timed);
+	json_decref(ucdn_config);
+	ucdn_config = NULL;
 
 	flow = build("{\"hops\":[{\"n\":1,\"url\":\"https://far.test:9/x\",\"status\":0}]}", "[]", "[]", "[]", NULL);
 	ok(!strcmp(msg(flow, 0, "to"), "far.test:9") && !strcmp(msg(flow, 1, "label"), "no response"),
