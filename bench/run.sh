@@ -168,3 +168,5 @@ echo "bench: results in $OUT/results.md and results.json"
 
 # what a uCDN pays per redirect for asking a dCDN (rri-ucdn.md)
 "$CDNI_TOP/bench/rri-ucdn.sh" || echo "bench: rri-ucdn.sh failed"
+# and what cdni-dns pays per A query for asking one (rri-dns.md)
+"$CDNI_TOP/bench/rri-dns.sh" || echo "bench: rri-dns.sh failed"
