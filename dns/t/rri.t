@@ -78,7 +78,8 @@ dns_conf() { # DCDN1_RI_URL
              { "name": "dcdn4", "target": "edge4.dcdn.test",
                "rri": { "url": "http://127.0.0.1:$P4/cdni/rri" } } ],
   "redirects": [ { "name": "www.csp.test", "ttl": 30, "rules": [
-                     { "subnets": ["192.0.2.0/24"], "dcdns": [ { "dcdn": "dcdn1" }, { "dcdn": "dcdn3" } ] },
+                     { "subnets": ["192.0.2.0/24"], "dcdns": [ { "dcdn": "dcdn1" } ] },
+                     { "subnets": ["192.0.2.0/24"], "dcdns": [ { "dcdn": "dcdn3" } ] },
                      { "dcdns": [ { "dcdn": "dcdn1" } ] } ] },
                  { "name": "loop.csp.test", "rules": [ { "dcdns": [ { "dcdn": "dcdn4" } ] } ] } ] }
 J
@@ -142,7 +143,7 @@ like "$a" 'CNAME[[:space:]]+edge2\.dcdn\.test\.' "  dCDN2's edge, through dCDN1"
 # ---- a dCDN that declines: the next dCDN of the rule ---------------------------------------
 before=$(calls d1)
 is "$(short +subnet=192.0.2.0/24 www.csp.test A)" "edge3.dcdn.test. 127.0.0.23" \
-	"ECS 192.0.2.0/24 is in no dCDN's footprint: dCDN1 declines, the rule's other dCDN answers"
+	"ECS 192.0.2.0/24 is in no dCDN's footprint: dCDN1 declines, the next rule's dCDN answers"
 is "$(( $(calls d1) - before ))" 1 "  after one call"
 like "$(grep '"status":500' "$T/d1.access" | tail -n 1)" 'downstream' "  dCDN1 passed on dCDN2's refusal"
 like "$(grep 'dcdn1 for www.csp.test A (client 192.0.2.0/24)' "$T/dns.err")" 'error 500' \
