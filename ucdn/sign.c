@@ -126,21 +126,9 @@ static int load_signer(struct ucdn_sign *s, const struct ucdn_sign_conf *c, char
 		       size_t errlen)
 {
 	char why[512] = "";
-	const char *no = NULL;
-	enum jose_alg alg = JOSE_ALG_UNKNOWN;
 
-	if (jose_key_load_file(c->key, c->kid, true, &s->key, why, sizeof why))
-		return fail(err, errlen, CDNI_ECONFIG, "uri_signing.key: %s", why);
-	if (c->alg && (alg = jose_alg_parse(c->alg)) == JOSE_ALG_UNKNOWN)
-		return fail(err, errlen, CDNI_ECONFIG, "uri_signing.alg: unknown algorithm \"%s\"",
-			    c->alg);
-	if (!alg)
-		alg = jose_key_default_alg(s->key);
-	if (!jose_alg_is_sig(alg) || !jose_key_fits(s->key, alg, &no))
-		return fail(err, errlen, CDNI_ECONFIG, "uri_signing.alg: %s does not fit the key in "
-			    "%s%s%s", jose_alg_name(alg), c->key, no ? ": " : "", no ? no : "");
-	s->signer.key = s->key;
-	s->signer.alg = alg;
+	if (us_signer_load(c->key, c->kid, c->alg, &s->key, &s->signer, why, sizeof why))
+		return fail(err, errlen, CDNI_ECONFIG, "uri_signing.%s", why);
 	s->signer.issuer = s->issuer;
 	return 0;
 }
@@ -308,43 +296,6 @@ bool ucdn_sign_signs(const struct ucdn_sign *s)
 
 /* ---- containers ---- */
 
-int ucdn_regex_container(const char *uri, char **out)
-{
-	char *norm = NULL;
-	const char *auth, *q;
-	size_t dir;
-	struct buf b;
-	int rc = us_uri_normalize(uri, &norm);
-
-	if (rc)
-		return rc;
-	auth = strstr(norm, "://");
-	auth = auth ? auth + 3 : norm;
-	auth += strcspn(auth, "/?");
-	q = auth + strcspn(auth, "?");
-	dir = (size_t)(auth - norm);
-	for (const char *p = auth; p < q; p++)
-		if (*p == '/')
-			dir = (size_t)(p - norm) + 1;
-	buf_init(&b, 0);
-	buf_append(&b, "regex:", 6);
-	for (size_t i = 0; i < dir; i++) {
-		if (strchr(".[]{}()\\*+?^$|", norm[i]))
-			buf_append(&b, "\\", 1);
-		buf_append(&b, norm + i, 1);
-	}
-	if (dir == (size_t)(auth - norm))
-		buf_append(&b, "/", 1); /* "https://host" has the path "/" */
-	buf_append(&b, ".*", 2);
-	free(norm);
-	if (b.err) {
-		buf_free(&b);
-		return CDNI_ENOMEM;
-	}
-	*out = buf_steal(&b, NULL);
-	return 0;
-}
-
 /* ---- requests ---- */
 
 static int request_uri(const struct ucdn_sign_req *rq, char **out)
@@ -466,7 +417,7 @@ static int fresh_payload(const struct ucdn_sign *s, const struct rule_sign *r, c
 			 long long now, struct buf *b)
 {
 	char *container = NULL;
-	int rc = s->regex ? ucdn_regex_container(next, &container)
+	int rc = s->regex ? us_container_regex(next, &container)
 			  : us_container_hash(next, s->attr, &container);
 
 	if (rc)
@@ -511,7 +462,7 @@ static int sign_again(struct ucdn_sign *s, const struct rule_sign *r, const stru
 				    .audience = s->audience, .add_iat = s->iat,
 				    .next_spki_sha256 = r && r->bound ? r->spki : NULL };
 	char *re = NULL;
-	int rc = s->regex ? ucdn_regex_container(next, &re) : 0;
+	int rc = s->regex ? us_container_regex(next, &re) : 0;
 
 	if (rc)
 		return rc;

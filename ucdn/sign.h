@@ -93,8 +93,4 @@ int ucdn_sign_origin(struct ucdn_sign *s, const struct ucdn_sign_req *rq, const 
 		     struct ucdn_sign_res *out);
 void ucdn_sign_res_clear(struct ucdn_sign_res *r);
 
-/* "regex:" container for every URI under uri's directory (scheme and
- * authority as normalized, ERE-escaped, then ".*"). */
-int ucdn_regex_container(const char *uri, char **out);
-
 #endif

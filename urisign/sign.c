@@ -14,6 +14,69 @@
 #include "common/err.h"
 #include "urisign/b64.h"
 
+int us_container_regex(const char *uri, char **out)
+{
+	char *norm = NULL;
+	const char *auth, *q;
+	size_t dir;
+	struct buf b;
+	int rc = us_uri_normalize(uri, &norm);
+
+	if (rc)
+		return rc;
+	auth = strstr(norm, "://");
+	auth = auth ? auth + 3 : norm;
+	auth += strcspn(auth, "/?");
+	q = auth + strcspn(auth, "?");
+	dir = (size_t)(auth - norm);
+	for (const char *p = auth; p < q; p++)
+		if (*p == '/')
+			dir = (size_t)(p - norm) + 1;
+	buf_init(&b, 0);
+	buf_append(&b, "regex:", 6);
+	for (size_t i = 0; i < dir; i++) {
+		if (strchr(".[]{}()\\*+?^$|", norm[i]))
+			buf_append(&b, "\\", 1);
+		buf_append(&b, norm + i, 1);
+	}
+	if (dir == (size_t)(auth - norm))
+		buf_append(&b, "/", 1); /* "https://host" has the path "/" */
+	buf_append(&b, ".*", 2);
+	free(norm);
+	if (b.err) {
+		buf_free(&b);
+		return CDNI_ENOMEM;
+	}
+	*out = buf_steal(&b, NULL);
+	return 0;
+}
+
+int us_signer_load(const char *file, const char *kid, const char *alg_name, struct jose_key **key,
+		   struct us_signer *s, char *err, size_t errlen)
+{
+	char why[400] = "";
+	const char *no = NULL;
+	enum jose_alg alg = JOSE_ALG_UNKNOWN;
+
+	if (jose_key_load_file(file, kid, true, key, why, sizeof why)) {
+		snprintf(err, errlen, "key: %s", why);
+		return CDNI_ECONFIG;
+	}
+	if (alg_name && (alg = jose_alg_parse(alg_name)) == JOSE_ALG_UNKNOWN) {
+		snprintf(err, errlen, "alg: unknown algorithm \"%s\"", alg_name);
+		return CDNI_ECONFIG;
+	}
+	if (!alg)
+		alg = jose_key_default_alg(*key);
+	if (!jose_alg_is_sig(alg) || !jose_key_fits(*key, alg, &no)) {
+		snprintf(err, errlen, "alg: %s does not fit the key in %s%s%s", jose_alg_name(alg),
+			 file, no ? ": " : "", no ? no : "");
+		return CDNI_ECONFIG;
+	}
+	*s = (struct us_signer){ .key = *key, .alg = alg };
+	return 0;
+}
+
 int us_container_hash(const char *uri, const char *attr, char **out)
 {
 	char *stripped = NULL, *norm = NULL, b64[44];

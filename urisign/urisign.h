@@ -143,6 +143,15 @@ struct us_signer {
 	enum jose_alg alg;          /* JOSE_ALG_UNKNOWN: the key's default */
 };
 
+/* "regex:" + the normalized URI's directory, escaped, + ".*": a container
+ * for every object next to uri (a manifest's segments). */
+int us_container_regex(const char *uri, char **out);
+/* A signer from a private JWK (or set) file, kid picking a key of a set, alg
+ * (NULL: the key's default) checked against the key; *key is the caller's
+ * (jose_key_free). Errors start with "key: " or "alg: " (prefix the config
+ * path). The issuer is left NULL. */
+int us_signer_load(const char *file, const char *kid, const char *alg, struct jose_key **key,
+		   struct us_signer *s, char *err, size_t errlen);
 /* "hash:sha-256;B64" (RFC 6920 URL segment form) of uri, package removed and normalized. */
 int us_container_hash(const char *uri, const char *attr, char **out);
 /* Sign claims as they are. */

@@ -532,11 +532,11 @@ static void test_regex_container(void)
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *re = NULL;
-		ucdn_regex_container(cases[i].uri, &re);
+		us_container_regex(cases[i].uri, &re);
 		is_str(re, cases[i].want, "regex container of %s", cases[i].uri);
 		free(re);
 	}
-	ok(ucdn_regex_container("not a uri", &(char *){ NULL }) != 0, "a malformed URI is refused");
+	ok(us_container_regex("not a uri", &(char *){ NULL }) != 0, "a malformed URI is refused");
 }
 
 int main(void)
