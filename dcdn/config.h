@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "common/conf.h"
+#include "dcdn/onward.h"
 #include "dcdn/ri.h"
 #include "dcdn/tlsedge.h"
 #include "dcdn/usign.h"
@@ -25,6 +26,7 @@ struct dcdn_conf {
 	long long timeout;         /* client idle timeout, seconds */
 	char *access_log;
 	struct dcdn_usign_conf uri_signing; /* RFC 9246 enforcement; on when keys is set */
+	struct dcdn_onward_conf delegate;   /* redirect onwards (onward.h); on when delegate.to is set */
 	bool cors;                 /* CORS headers on every answer, preflight answers */
 	char *cors_origin;         /* Access-Control-Allow-Origin */
 	struct dcdn_ri_conf rri;   /* RFC 7975 redirection interface (ri.h); on with rri.listen */

@@ -19,6 +19,7 @@
 #include "common/upstream.h"
 #include "dcdn/fill.h"
 #include "dcdn/tlsedge.h"
+#include "dcdn/onward.h"
 #include "dcdn/usign.h"
 
 #define EDGE_MAX_HOOKS 8
@@ -37,6 +38,7 @@ struct edge {
 	const struct dcdn_conf *conf;
 	struct listener *lis; /* one per conf->listen entry, like hs */
 	struct usign *usign;  /* RFC 9246 hook state; NULL: not configured */
+	struct onward *onward; /* delegating onwards; NULL: not configured */
 	struct tlsedge *tls;  /* keyless key and session tickets */
 	struct cache *cache;
 	struct fillpool *fills;
@@ -685,13 +687,18 @@ static int listeners_new(struct edge *e, char *err, size_t errlen)
 	return 0;
 }
 
-/* URI signing (dcdn/usign.c) as the first policy hook, when configured. */
+/* URI signing (dcdn/usign.c) as the first policy hook, then delegating
+ * onwards (dcdn/onward.c, which re-signs what URI signing accepted). */
 static int usign_start(struct edge *e, char *err, size_t errlen)
 {
 	int rc = usign_new(&e->conf->uri_signing, &e->usign, err, errlen);
 
 	if (!rc && e->usign)
 		rc = edge_add_hook(e, &(struct req_hook){ "uri_signing", usign_hook, e->usign });
+	if (!rc)
+		rc = onward_new(&e->conf->delegate, &e->onward, err, errlen);
+	if (!rc && e->onward)
+		rc = edge_add_hook(e, &(struct req_hook){ "delegate", onward_hook, e->onward });
 	return rc;
 }
 
@@ -785,6 +792,7 @@ void edge_free(struct edge *e)
 	access_log_close(&e->alog);
 	tlsedge_free(e->tls);
 	usign_free(e->usign);
+	onward_free(e->onward);
 	free(e->lis);
 	free(e);
 }

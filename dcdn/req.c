@@ -117,12 +117,18 @@ void req_init(struct req_info *ri)
 	ri->note[0] = '\0';
 	ri->set_cookie = NULL;
 	ri->location_param = NULL;
+	ri->usign_vd = NULL;
+	ri->location = NULL;
 }
 
 void req_reset(struct req_info *ri)
 {
 	free(ri->set_cookie);
 	free(ri->location_param);
+	if (ri->usign_vd)
+		us_verdict_clear(ri->usign_vd);
+	free(ri->usign_vd);
+	free(ri->location);
 	req_init(ri);
 }
 

@@ -20,6 +20,7 @@
 
 #include "common/buf.h"
 #include "dcdn/cache.h"
+#include "urisign/urisign.h"
 
 #define REQ_TARGET_MAX 4096
 #define REQ_HOST_MAX 256
@@ -48,6 +49,10 @@ struct req_info {
 	char *set_cookie;            /* a Set-Cookie for the answer (renewal) */
 	char *location_param;        /* "NAME=TOKEN" for the query of a Location the
 					answer carries (renewal by query string) */
+	struct us_verdict *usign_vd; /* the token URI signing accepted, for later
+					hooks (re-signing for the next hop); NULL */
+	char *location;              /* a Location a hook answers with (its verdict
+					points here) */
 };
 
 /* Empty the hooks' outputs of a struct whose pointers are garbage (a new

@@ -271,6 +271,10 @@ static int verify(struct usign *u, struct req_info *ri, struct req_verdict *v)
 		ret = reject(ri, v, &vd);
 	else
 		renew(u, ri, &vd);
+	if (vd.accept && vd.token && (ri->usign_vd = malloc(sizeof vd))) {
+		*ri->usign_vd = vd; /* for a hook that re-signs it (onward.c) */
+		return ret;
+	}
 	us_verdict_clear(&vd);
 	return ret;
 }
