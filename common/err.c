@@ -1,5 +1,8 @@
 #include "common/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 static const char *const msgs[] = {
 	[0] = "success",
 	[1] = "out of memory",
@@ -27,4 +30,16 @@ const char *cdni_strerror(int code)
 	if (code > 0 || code <= CDNI_ERR_MIN_)
 		return "unknown error";
 	return msgs[-code];
+}
+
+int cdni_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
 }

@@ -31,4 +31,12 @@ enum cdni_err {
 
 const char *cdni_strerror(int code);
 
+#include <stddef.h>
+
+/* Write the message into err (errlen bytes) and return rc: the one way a
+ * function both explains and fails ("return cdni_fail(err, errlen,
+ * CDNI_ECONFIG, \"delegate.to: ...\", ...)"). */
+int cdni_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

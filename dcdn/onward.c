@@ -1,7 +1,6 @@
 /* cdni-dcdn — delegating onwards with re-signed tokens (see onward.h). */
 #include "dcdn/onward.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,19 +60,6 @@ struct onward {
 	bool bound;
 };
 
-static int cfail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int cfail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return CDNI_ECONFIG;
-}
-
 static int load_clients(struct onward *o, char *err, size_t errlen)
 {
 	const struct conf_strlist *l = &o->c->clients;
@@ -84,7 +70,7 @@ static int load_clients(struct onward *o, char *err, size_t errlen)
 	for (size_t i = 0; i < l->n; i++, o->nclients++) {
 		snprintf(path, sizeof path, "delegate.clients[%zu]", i);
 		if (fci_prefix_parse(l->v[i], &o->clients[i]))
-			return cfail(err, errlen, "%s: \"%s\" is not an IPv4 or IPv6 CIDR", path, l->v[i]);
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "%s: \"%s\" is not an IPv4 or IPv6 CIDR", path, l->v[i]);
 	}
 	return 0;
 }
@@ -96,22 +82,22 @@ static int load_signing(struct onward *o, char *err, size_t errlen)
 	X509 *x;
 
 	if (!c->key)
-		return c->target_cert ? cfail(err, errlen, "delegate.target_cert: needs delegate.key "
+		return c->target_cert ? cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.target_cert: needs delegate.key "
 					      "(tokens bound to a certificate are signed)")
 				      : 0;
 	if (us_signer_load(c->key, c->kid, c->alg, &o->key, &o->signer, why, sizeof why))
-		return cfail(err, errlen, "delegate.%s", why);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.%s", why);
 	if (!c->issuer)
-		return cfail(err, errlen, "delegate.issuer: required with delegate.key (RFC 9246 "
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.issuer: required with delegate.key (RFC 9246 "
 			     "§2.1.1: the next hop's token names this CDN)");
 	o->signer.issuer = c->issuer;
 	if (!c->target_cert)
 		return 0;
 	if (!(x = tls_load_cert(c->target_cert, why, sizeof why)))
-		return cfail(err, errlen, "delegate.target_cert: %s", why);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.target_cert: %s", why);
 	o->bound = tls_spki_sha256(x, o->spki) == 0;
 	X509_free(x);
-	return o->bound ? 0 : cfail(err, errlen, "delegate.target_cert: %s: no public key digest",
+	return o->bound ? 0 : cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.target_cert: %s: no public key digest",
 				    c->target_cert);
 }
 
@@ -124,9 +110,9 @@ int onward_new(const struct dcdn_onward_conf *c, struct onward **out, char *err,
 	if (!c->to)
 		return 0;
 	if (strncasecmp(c->to, "http://", 7) != 0 && strncasecmp(c->to, "https://", 8) != 0)
-		return cfail(err, errlen, "delegate.to: \"%s\" is not an http(s) URL", c->to);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.to: \"%s\" is not an http(s) URL", c->to);
 	if (c->status == 304 || c->status == 305 || c->status == 306)
-		return cfail(err, errlen, "delegate.status: 301, 302, 303, 307 or 308");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.status: 301, 302, 303, 307 or 308");
 	if (!(o = calloc(1, sizeof *o)))
 		return CDNI_ENOMEM;
 	o->c = c;

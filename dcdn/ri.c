@@ -2,7 +2,6 @@
 #include "dcdn/ri.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,19 +96,6 @@ bool dcdn_ri_enabled(const struct dcdn_ri_conf *c)
 	return c->listen.n > 0;
 }
 
-static int cfail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int cfail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return CDNI_ECONFIG;
-}
-
 static bool http_url(const char *u)
 {
 	size_t skip = strncmp(u, "http://", 7) == 0 ? 7 : strncmp(u, "https://", 8) == 0 ? 8 : 0;
@@ -127,10 +113,10 @@ static int check_strs(const struct conf_strlist *l, const char *key, int fam, ch
 {
 	for (size_t i = 0; i < l->n; i++) {
 		if (fam && rri_ip_parse(l->v[i], NULL) != fam)
-			return cfail(err, errlen, "rri.%s[%zu]: '%s' is not an IPv%d address", key, i,
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rri.%s[%zu]: '%s' is not an IPv%d address", key, i,
 				     l->v[i], fam);
 		if (!fam && !rri_domain_valid(l->v[i]))
-			return cfail(err, errlen, "rri.%s[%zu]: '%s' is not a domain name", key, i,
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rri.%s[%zu]: '%s' is not a domain name", key, i,
 				     l->v[i]);
 	}
 	return 0;
@@ -144,7 +130,7 @@ static int check_geo(const struct dcdn_ri_conf *c, char *err, size_t errlen)
 
 	for (size_t i = 0; i < c->geo.n && !rc; i++)
 		if (fci_geo_add(&tmp, g[i].prefix, g[i].country))
-			rc = cfail(err, errlen, "rri.geo[%zu]: '%s' -> '%s': needs a prefix (host "
+			rc = cdni_fail(err, errlen, CDNI_ECONFIG, "rri.geo[%zu]: '%s' -> '%s': needs a prefix (host "
 				   "bits zero) and a lowercase two-letter country", i, g[i].prefix,
 				   g[i].country);
 	fci_geo_clear(&tmp);
@@ -159,7 +145,7 @@ static int check_caps(const struct dcdn_ri_conf *c, char *err, size_t errlen)
 
 	if (c->capabilities && fci_adv_from_json(c->capabilities, "rri.capabilities", &a, inner,
 						 sizeof inner))
-		rc = cfail(err, errlen, "%s", inner);
+		rc = cdni_fail(err, errlen, CDNI_ECONFIG, "%s", inner);
 	fci_adv_free(a);
 	return rc;
 }
@@ -174,13 +160,13 @@ static int check_listeners(const struct dcdn_ri_conf *c, char *err, size_t errle
 		if (listen_conf_check(&lcs[i], path, err, errlen))
 			return CDNI_ECONFIG;
 		if (c->client_ca && !lcs[i].tls)
-			return cfail(err, errlen, "%s: client_ca (mutual TLS) needs tls listeners",
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "%s: client_ca (mutual TLS) needs tls listeners",
 				     path);
 		if ((lcs[i].cert && access(lcs[i].cert, R_OK)) || (lcs[i].key && access(lcs[i].key, R_OK)))
-			return cfail(err, errlen, "%s: cannot read cert or key", path);
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "%s: cannot read cert or key", path);
 	}
 	if (c->client_ca && access(c->client_ca, R_OK))
-		return cfail(err, errlen, "rri.client_ca: cannot read '%s'", c->client_ca);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rri.client_ca: cannot read '%s'", c->client_ca);
 	return 0;
 }
 
@@ -188,18 +174,18 @@ static int check_targets(const struct dcdn_ri_conf *c, char *err, size_t errlen)
 {
 	if (!c->edge_base && !c->dns_cname.n && !c->dns_a.n && !c->dns_aaaa.n &&
 	    !c->downstream.url)
-		return cfail(err, errlen, "rri: needs edge_base, dns_cname, dns_a/dns_aaaa or "
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rri: needs edge_base, dns_cname, dns_a/dns_aaaa or "
 			     "downstream.url (something to answer with)");
 	if (c->dns_cname.n && (c->dns_a.n || c->dns_aaaa.n))
-		return cfail(err, errlen, "rri.dns_cname: may not come with dns_a or dns_aaaa");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rri.dns_cname: may not come with dns_a or dns_aaaa");
 	if (c->edge_base && !http_url(c->edge_base))
-		return cfail(err, errlen, "rri.edge_base: '%s' is not an http(s) base URL "
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rri.edge_base: '%s' is not an http(s) base URL "
 			     "(no query or fragment)", c->edge_base);
 	if (c->downstream.url && !http_url(c->downstream.url))
-		return cfail(err, errlen, "rri.downstream.url: '%s' is not an http(s) URL",
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rri.downstream.url: '%s' is not an http(s) URL",
 			     c->downstream.url);
 	if (c->delegate == RI_DELEGATE_ALWAYS && !c->downstream.url)
-		return cfail(err, errlen, "rri.delegate: always needs downstream.url");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rri.delegate: always needs downstream.url");
 	return 0;
 }
 
@@ -208,12 +194,12 @@ int dcdn_ri_conf_check(const struct dcdn_ri_conf *c, char *err, size_t errlen)
 	if (!dcdn_ri_enabled(c))
 		return 0;
 	if (!c->cdn_id || !rri_provider_id_valid(c->cdn_id))
-		return cfail(err, errlen, "rri.cdn_id: needs a Provider ID AS<number>:<qualifier>");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rri.cdn_id: needs a Provider ID AS<number>:<qualifier>");
 	if (c->path[0] != '/' || c->fci_path[0] != '/' || !strcmp(c->path, c->fci_path))
-		return cfail(err, errlen, "rri.path, rri.fci_path: two different paths from \"/\"");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rri.path, rri.fci_path: two different paths from \"/\"");
 	if (c->sc_status != 301 && c->sc_status != 302 && c->sc_status != 303 &&
 	    c->sc_status != 307 && c->sc_status != 308)
-		return cfail(err, errlen, "rri.sc_status: %lld is not a redirect status",
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rri.sc_status: %lld is not a redirect status",
 			     c->sc_status);
 	if (check_listeners(c, err, errlen) || check_targets(c, err, errlen) ||
 	    check_strs(&c->dns_cname, "dns_cname", 0, err, errlen) ||
