@@ -100,3 +100,23 @@ int done_testing(void)
 	fflush(stdout);
 	return (failed == 0 && run == planned) ? 0 : 1;
 }
+
+void tap_expand(const char *in, const char *dir, const char *pki, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (!len)
+		return;
+	for (const char *p = in; *p && o + 1 < len; p++) {
+		const char *sub = p[0] == '%' && p[1] == 'D' ? dir : p[0] == '%' && p[1] == 'P' ? pki
+											  : NULL;
+		if (sub) {
+			int n = snprintf(out + o, len - o, "%s", sub);
+			o = n < 0 ? o : o + (size_t)n < len ? o + (size_t)n : len - 1;
+			p++;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+}

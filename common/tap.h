@@ -17,5 +17,9 @@ int is_mem(const void *got, size_t glen, const void *want, size_t wlen, const ch
 	__attribute__((format(printf, 5, 6)));
 void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int done_testing(void);
+/* in with "%D" replaced by dir and "%P" by pki (either may be NULL: kept),
+ * into out (len bytes, always terminated; what does not fit is cut). For
+ * configs written in tests that name a temporary directory. */
+void tap_expand(const char *in, const char *dir, const char *pki, char *out, size_t len);
 
 #endif

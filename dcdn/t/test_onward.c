@@ -88,18 +88,10 @@ static void cleanup(void)
 static int make(const char *text, struct dcdn_onward_conf *c, struct onward **o, char *err,
 		size_t errlen)
 {
-	char json[2048], *w = json;
+	char json[2048];
 	int rc;
 
-	for (const char *p = text; *p && w < json + sizeof json - 300; p++) {
-		if (p[0] == '%' && p[1] == 'D') {
-			w += sprintf(w, "%s", dir);
-			p++;
-		} else {
-			*w++ = *p;
-		}
-	}
-	*w = '\0';
+	tap_expand(text, dir, NULL, json, sizeof json);
 	memset(c, 0, sizeof *c);
 	*o = NULL;
 	err[0] = '\0';

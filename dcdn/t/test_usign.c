@@ -83,18 +83,10 @@ static void cleanup(void)
 static int make(const char *us, struct dcdn_usign_conf *c, struct usign **u, char *err,
 		size_t errlen)
 {
-	char json[2048], *o = json;
+	char json[2048];
 	int rc;
 
-	for (const char *p = us; *p && o < json + sizeof json - 300; p++) {
-		if (p[0] == '%' && p[1] == 'D') {
-			o += sprintf(o, "%s", dir);
-			p++;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
+	tap_expand(us, dir, NULL, json, sizeof json);
 	memset(c, 0, sizeof *c);
 	*u = NULL;
 	err[0] = '\0';

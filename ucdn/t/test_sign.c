@@ -93,23 +93,11 @@ static int make(const char *us, const char *rules, struct ucdn_conf *cf, struct 
 		char *err, size_t errlen)
 {
 	char json[4096], tmpl[4096];
-	char *p, *o = json;
 	int rc;
 
 	snprintf(tmpl, sizeof tmpl, "{\"listen\":[{\"port\":0}],\"default_action\":\"refuse\","
 		 "\"rules\":%s,\"uri_signing\":%s}", rules, us);
-	for (p = tmpl; *p && o < json + sizeof json - 300; p++) {
-		if (p[0] == '%' && p[1] == 'D') {
-			o += sprintf(o, "%s", dir);
-			p++;
-		} else if (p[0] == '%' && p[1] == 'P') {
-			o += sprintf(o, "%s", pki);
-			p++;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
+	tap_expand(tmpl, dir, pki, json, sizeof json);
 	memset(cf, 0, sizeof *cf);
 	*s = NULL;
 	err[0] = '\0';
