@@ -12,18 +12,11 @@
 # runs (local, keyless, local, ...). The load average is recorded with each
 # run. Results: printed, and written to build/bench/keyless-edge.md/.json.
 # Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CLIENTS (4).
-set -euo pipefail
-: "${CDNI_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
-. "$CDNI_TOP/t/lib.sh"
-set -e
-trap - EXIT
-trap 'for n in "${!_pid[@]}"; do kill_daemon "$n"; done; rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
 
-SECS=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
 CLIENTS=${BENCH_CLIENTS:-4}
-OUT="$CDNI_BUILD/bench"
-mkdir -p "$OUT" "$T/keys" "$T/www"
+mkdir -p "$T/keys" "$T/www"
 cp "$(pki csp-ec.key)" "$(pki csp-rsa.key)" "$T/keys/"
 echo ok >"$T/www/index.html"
 

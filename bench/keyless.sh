@@ -18,14 +18,9 @@
 # BENCH_RSA_INFLIGHT (32), BENCH_EC_INFLIGHT (64), BENCH_KEYS (10000),
 # BENCH_RSA_KEYS (half of BENCH_KEYS). The generated keys are kept in
 # build/bench/keys-N-R (the RSA ones take a few minutes to make the first time).
-set -euo pipefail
-: "${CDNI_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
-. "$CDNI_TOP/t/lib.sh"
-set -e
-trap - EXIT
-trap 'for n in "${!_pid[@]}"; do kill_daemon "$n"; done; rm -rf "$T"' EXIT
+BENCH_DEFAULT_SECONDS=10
+. "$(dirname "$0")/lib.sh"
 
-SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_KS_CONNS:-2}
 RSA_INFLIGHT=${BENCH_RSA_INFLIGHT:-32}
@@ -33,8 +28,6 @@ EC_INFLIGHT=${BENCH_EC_INFLIGHT:-64}
 NKEYS=${BENCH_KEYS:-10000}
 NRSA=${BENCH_RSA_KEYS:-$((NKEYS / 2))}
 NPROC=$(nproc)
-OUT="$CDNI_BUILD/bench"
-mkdir -p "$OUT"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 meets() { awk -v r="$1" -v g="$2" -v dir="$3" 'BEGIN { print ((dir == "ge" ? r >= g : r < g) ? "yes" : "NO") }'; }

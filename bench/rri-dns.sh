@@ -14,15 +14,7 @@
 # -c 8 -q 100. The load average is recorded.
 # Results: printed, and written to build/bench/rri-dns.md and rri-dns.json.
 # Knobs: BENCH_SECONDS (default 5).
-set -euo pipefail
-: "${CDNI_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
-. "$CDNI_TOP/t/lib.sh"
-set -e
-trap - EXIT
-trap 'for n in "${!_pid[@]}"; do kill_daemon "$n"; done; rm -rf "$T"' EXIT
-SECS=${BENCH_SECONDS:-5}
-OUT="$CDNI_BUILD/bench"
-mkdir -p "$OUT"
+. "$(dirname "$0")/lib.sh"
 command -v dnsperf >/dev/null || { echo "bench: dnsperf is missing (make deps)"; exit 1; }
 
 dcdn() { # NAME MAX-AGE

@@ -13,15 +13,7 @@
 # throughput with -t2 -c16. The load average is recorded.
 # Results: printed, and written to build/bench/rri-ucdn.md and rri-ucdn.json.
 # Knobs: BENCH_SECONDS (default 5).
-set -euo pipefail
-: "${CDNI_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
-. "$CDNI_TOP/t/lib.sh"
-set -e
-trap - EXIT
-trap 'for n in "${!_pid[@]}"; do kill_daemon "$n"; done; rm -rf "$T"' EXIT
-SECS=${BENCH_SECONDS:-5}
-OUT="$CDNI_BUILD/bench"
-mkdir -p "$OUT"
+. "$(dirname "$0")/lib.sh"
 command -v wrk >/dev/null || { echo "bench: wrk is missing (make deps)"; exit 1; }
 
 dcdn() { # NAME MAX-AGE

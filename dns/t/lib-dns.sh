@@ -3,6 +3,12 @@
 command -v dig >/dev/null || skip_all "dig not installed (make deps: bind9-dnsutils)"
 PY=$(command -v /usr/bin/python3 || command -v python3)
 
+# zone_head ORIGIN: the start of a zone file (TTL, SOA, NS, the server's A)
+zone_head() {
+	printf '$ORIGIN %s.\n$TTL 300\n@ IN SOA ns.%s. admin.%s. 1 3600 600 86400 300\n' "$1" "$1" "$1"
+	printf '@ IN NS ns.%s.\nns IN A 127.0.0.1\n' "$1"
+}
+
 # zone files for csp.test and dcdn.test under $T
 write_zones() {
 	cat >"$T/csp.zone" <<'Z'

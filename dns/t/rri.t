@@ -13,25 +13,8 @@
 . "$CDNI_TOP/dns/t/lib-dns.sh"
 command -v jq >/dev/null || skip_all "jq is not installed"
 
-cat >"$T/csp.zone" <<'Z'
-$ORIGIN csp.test.
-$TTL 300
-@        IN SOA ns.csp.test. admin.csp.test. 1 3600 600 86400 300
-@        IN NS  ns.csp.test.
-ns       IN A   127.0.0.1
-www      IN A   127.0.0.10
-loop     IN A   127.0.0.11
-Z
-cat >"$T/dcdn.zone" <<'Z'
-$ORIGIN dcdn.test.
-$TTL 300
-@     IN SOA ns.dcdn.test. admin.dcdn.test. 1 3600 600 86400 300
-@     IN NS  ns.dcdn.test.
-ns    IN A   127.0.0.1
-edge1 IN A   127.0.0.21
-edge2 IN A   127.0.0.22
-edge3 IN A   127.0.0.23
-Z
+{ zone_head csp.test; printf 'www IN A 127.0.0.10\nloop IN A 127.0.0.11\n'; } >"$T/csp.zone"
+{ zone_head dcdn.test; printf 'edge%s IN A 127.0.0.2%s\n' 1 1 2 2 3 3; } >"$T/dcdn.zone"
 
 # ---- the dCDNs' redirection interfaces ----------------------------------------------------
 caps() { # footprint CIDRs as a JSON array
