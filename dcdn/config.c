@@ -42,9 +42,9 @@ const struct conf_item dcdn_conf_table[] = {
 	CONF_OBJ("uri_signing", struct dcdn_conf, uri_signing, dcdn_usign_table, 0,
 		 "RFC 9246 URI signing (MI.UriSigning): verify, strip from the cache key, renew; "
 		 "on when keys is set"),
-	CONF_OBJ("delegate", struct dcdn_conf, delegate, dcdn_onward_table, 0,
-		 "delegate onwards: redirect some requests to the next dCDN's edge, re-signing "
-		 "their tokens (RFC 9246 §4); on when delegate.to is set"),
+	CONF_OBJ("onward", struct dcdn_conf, onward, dcdn_onward_table, 0,
+		 "delegating onwards: redirect some requests to the next dCDN's edge, re-signing "
+		 "their tokens (RFC 9246 §4); on when onward.to is set"),
 	CONF_BOOL("cors", struct dcdn_conf, cors, false,
 		  "CORS headers on every answer and OPTIONS preflight answers (browser players)"),
 	CONF_STR("cors_origin", struct dcdn_conf, cors_origin, "*", 0,
@@ -126,7 +126,7 @@ static int check_usign(const struct dcdn_conf *c, char *err, size_t errlen)
 
 	usign_free(u);
 	if (rc == 0)
-		rc = onward_new(&c->delegate, &o, err, errlen);
+		rc = onward_new(&c->onward, &o, err, errlen);
 	onward_free(o);
 	return rc;
 }

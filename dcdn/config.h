@@ -26,7 +26,7 @@ struct dcdn_conf {
 	long long timeout;         /* client idle timeout, seconds */
 	char *access_log;
 	struct dcdn_usign_conf uri_signing; /* RFC 9246 enforcement; on when keys is set */
-	struct dcdn_onward_conf delegate;   /* redirect onwards (onward.h); on when delegate.to is set */
+	struct dcdn_onward_conf onward;     /* redirect onwards (onward.h); on when onward.to is set */
 	bool cors;                 /* CORS headers on every answer, preflight answers */
 	char *cors_origin;         /* Access-Control-Allow-Origin */
 	struct dcdn_ri_conf rri;   /* RFC 7975 redirection interface (ri.h); on with rri.listen */

@@ -696,9 +696,9 @@ static int usign_start(struct edge *e, char *err, size_t errlen)
 	if (!rc && e->usign)
 		rc = edge_add_hook(e, &(struct req_hook){ "uri_signing", usign_hook, e->usign });
 	if (!rc)
-		rc = onward_new(&e->conf->delegate, &e->onward, err, errlen);
+		rc = onward_new(&e->conf->onward, &e->onward, err, errlen);
 	if (!rc && e->onward)
-		rc = edge_add_hook(e, &(struct req_hook){ "delegate", onward_hook, e->onward });
+		rc = edge_add_hook(e, &(struct req_hook){ "onward", onward_hook, e->onward });
 	return rc;
 }
 

@@ -68,7 +68,7 @@ static int load_clients(struct onward *o, char *err, size_t errlen)
 	if (!(o->clients = calloc(l->n + 1, sizeof *o->clients)))
 		return CDNI_ENOMEM;
 	for (size_t i = 0; i < l->n; i++, o->nclients++) {
-		snprintf(path, sizeof path, "delegate.clients[%zu]", i);
+		snprintf(path, sizeof path, "onward.clients[%zu]", i);
 		if (fci_prefix_parse(l->v[i], &o->clients[i]))
 			return cdni_fail(err, errlen, CDNI_ECONFIG, "%s: \"%s\" is not an IPv4 or IPv6 CIDR", path, l->v[i]);
 	}
@@ -82,22 +82,22 @@ static int load_signing(struct onward *o, char *err, size_t errlen)
 	X509 *x;
 
 	if (!c->key)
-		return c->target_cert ? cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.target_cert: needs delegate.key "
+		return c->target_cert ? cdni_fail(err, errlen, CDNI_ECONFIG, "onward.target_cert: needs onward.key "
 					      "(tokens bound to a certificate are signed)")
 				      : 0;
 	if (us_signer_load(c->key, c->kid, c->alg, &o->key, &o->signer, why, sizeof why))
-		return cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.%s", why);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "onward.%s", why);
 	if (!c->issuer)
-		return cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.issuer: required with delegate.key (RFC 9246 "
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "onward.issuer: required with onward.key (RFC 9246 "
 			     "§2.1.1: the next hop's token names this CDN)");
 	o->signer.issuer = c->issuer;
 	if (!c->target_cert)
 		return 0;
 	if (!(x = tls_load_cert(c->target_cert, why, sizeof why)))
-		return cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.target_cert: %s", why);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "onward.target_cert: %s", why);
 	o->bound = tls_spki_sha256(x, o->spki) == 0;
 	X509_free(x);
-	return o->bound ? 0 : cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.target_cert: %s: no public key digest",
+	return o->bound ? 0 : cdni_fail(err, errlen, CDNI_ECONFIG, "onward.target_cert: %s: no public key digest",
 				    c->target_cert);
 }
 
@@ -110,9 +110,9 @@ int onward_new(const struct dcdn_onward_conf *c, struct onward **out, char *err,
 	if (!c->to)
 		return 0;
 	if (strncasecmp(c->to, "http://", 7) != 0 && strncasecmp(c->to, "https://", 8) != 0)
-		return cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.to: \"%s\" is not an http(s) URL", c->to);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "onward.to: \"%s\" is not an http(s) URL", c->to);
 	if (c->status == 304 || c->status == 305 || c->status == 306)
-		return cdni_fail(err, errlen, CDNI_ECONFIG, "delegate.status: 301, 302, 303, 307 or 308");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "onward.status: 301, 302, 303, 307 or 308");
 	if (!(o = calloc(1, sizeof *o)))
 		return CDNI_ENOMEM;
 	o->c = c;
@@ -200,9 +200,9 @@ static int resign(struct onward *o, const struct req_info *ri, const char *next,
 
 static int refuse(struct req_info *ri, struct req_verdict *v, const char *why, int rc)
 {
-	snprintf(ri->note, sizeof ri->note, "delegate: %s%s%s", why, rc ? ": " : "",
+	snprintf(ri->note, sizeof ri->note, "onward: %s%s%s", why, rc ? ": " : "",
 		 rc ? cdni_strerror(rc) : "");
-	log_warn("delegate", "%s%s: %s", ri->host, ri->target, ri->note);
+	log_warn("onward", "%s%s: %s", ri->host, ri->target, ri->note);
 	v->status = 500;
 	v->reason = ri->note;
 	v->location = NULL;

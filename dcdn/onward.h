@@ -15,9 +15,9 @@
  * request is never delegated to an http Location (500). The access log's
  * note says "delegated to <to>".
  *
- *   struct onward *o;   // NULL when delegate.to is not set
- *   onward_new(&conf->delegate, &o, err, sizeof err);
- *   edge_add_hook(e, &(struct req_hook){ "delegate", onward_hook, o }); */
+ *   struct onward *o;   // NULL when onward.to is not set
+ *   onward_new(&conf->onward, &o, err, sizeof err);
+ *   edge_add_hook(e, &(struct req_hook){ "onward", onward_hook, o }); */
 #ifndef CDNI_DCDN_ONWARD_H
 #define CDNI_DCDN_ONWARD_H
 
@@ -51,8 +51,8 @@ extern const struct conf_item dcdn_onward_table[];
 
 struct onward;
 
-/* *out is NULL when delegate.to is not set. Messages name the key
- * ("delegate.key: ...", "delegate.clients[1]: ..."). */
+/* *out is NULL when onward.to is not set. Messages name the key
+ * ("onward.key: ...", "onward.clients[1]: ..."). */
 int onward_new(const struct dcdn_onward_conf *c, struct onward **out, char *err, size_t errlen);
 void onward_free(struct onward *o);
 

@@ -66,7 +66,7 @@ d1_conf() { # FILE DELEGATE_EXTRA
             "cert":"$(pki dcdn-ec.chain.pem)","key":"$(pki dcdn-ec.key)"}],
  "upstream":"http://$ORIGIN","access_log":"$T/d1.access","default_ttl":60,
  "uri_signing":{"keys":"$T/d1-trusts.json","issuers":["ucdn"],"audience":["dcdn1"]},
- "delegate":{"to":"$D2","clients":["127.0.0.1/32"],"key":"$T/d1.jwk","issuer":"dcdn1",
+ "onward":{"to":"$D2","clients":["127.0.0.1/32"],"key":"$T/d1.jwk","issuer":"dcdn1",
              "audience":"dcdn2"$2}}
 JSON
 }
@@ -149,6 +149,6 @@ is "$(c -L -o "$T/body2" -w '%{http_code} %{num_redirects}' "https://www.csp.tes
 	"curl -L follows both redirects to dCDN2's 200"
 ok "  the origin's bytes" cmp -s "$T/body2" "$T/www/v/b.bin"
 d1_conf "$T/bad.json" ""
-jq 'del(.delegate.issuer)' "$T/bad.json" >"$T/bad2.json"
-like "$("$CDNI_BIN/cdni-dcdn" -n -c "$T/bad2.json" 2>&1)" 'delegate\.issuer: required' "a delegate key without issuer is named"
+jq 'del(.onward.issuer)' "$T/bad.json" >"$T/bad2.json"
+like "$("$CDNI_BIN/cdni-dcdn" -n -c "$T/bad2.json" 2>&1)" 'onward\.issuer: required' "an onward key without issuer is named"
 done_testing

@@ -197,22 +197,22 @@ static void test_config(void)
 	ok(o == NULL, "  no hook");
 	conf_free(dcdn_onward_table, &c);
 	is_int(make("{\"to\":\"ftp://x\"}", &c, &o, err, sizeof err), CDNI_ECONFIG, "an ftp to");
-	like(err, "^delegate\\.to: \"ftp://x\" is not an http\\(s\\) URL$", "  named");
+	like(err, "^onward\\.to: \"ftp://x\" is not an http\\(s\\) URL$", "  named");
 	is_int(make("{\"to\":\"https://e2\",\"clients\":[\"10.0.0.1/8\"]}", &c, &o, err, sizeof err),
 	       CDNI_ECONFIG, "a CIDR with host bits");
-	like(err, "^delegate\\.clients\\[0\\]: \"10\\.0\\.0\\.1/8\"", "  named");
+	like(err, "^onward\\.clients\\[0\\]: \"10\\.0\\.0\\.1/8\"", "  named");
 	is_int(make("{\"to\":\"https://e2\",\"key\":\"%D/d1.jwk\"}", &c, &o, err, sizeof err),
 	       CDNI_ECONFIG, "a key without issuer");
-	like(err, "^delegate\\.issuer: required", "  named");
+	like(err, "^onward\\.issuer: required", "  named");
 	is_int(make("{\"to\":\"https://e2\",\"key\":\"%D/none.jwk\",\"issuer\":\"d\"}", &c, &o, err,
 		    sizeof err), CDNI_ECONFIG, "a key file that is not there");
-	like(err, "^delegate\\.key: ", "  named");
+	like(err, "^onward\\.key: ", "  named");
 	is_int(make("{\"to\":\"https://e2\",\"key\":\"%D/d1.jwk\",\"issuer\":\"d\",\"alg\":\"RS256\"}",
 		    &c, &o, err, sizeof err), CDNI_ECONFIG, "an alg that does not fit the key");
-	like(err, "^delegate\\.alg: RS256 does not fit", "  named");
+	like(err, "^onward\\.alg: RS256 does not fit", "  named");
 	is_int(make("{\"to\":\"https://e2\",\"target_cert\":\"%D/x.pem\"}", &c, &o, err, sizeof err),
 	       CDNI_ECONFIG, "target_cert without key");
-	like(err, "^delegate\\.target_cert: needs delegate\\.key", "  named");
+	like(err, "^onward\\.target_cert: needs onward\\.key", "  named");
 	is_int(make("{\"to\":\"https://e2\",\"status\":304}", &c, &o, err, sizeof err), CDNI_ECONFIG,
 	       "status 304");
 }
