@@ -9,7 +9,11 @@
 # token's claims (cdni-urisign inspect and verify), the uCDN's token replayed
 # at dCDN2, an expired and a tampered token at dCDN1 (403, no redirect), a
 # client dCDN1 does not delegate (served by dCDN1), a config error.
+# The same cascade over DNS: cdni-dns asks dCDN1's redirection interface,
+# dCDN1 asks dCDN2's, dig gets dCDN2's edge address, and curl fetches from
+# that keyless edge with the CSP's name.
 . "${CDNI_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/t/lib.sh"
+. "$CDNI_TOP/dns/t/lib-dns.sh"
 
 command -v jq >/dev/null || skip_all "jq is not installed (make deps)"
 
@@ -58,6 +62,13 @@ cat >"$T/d2.json" <<JSON
 JSON
 start_daemon d2 cdni-dcdn "$T/d2.json" || done_testing
 D2="https://d2.csp.test:$(port d2 https)"
+# dCDN2's edge for DNS redirection (www.csp.test itself, no tokens), and its
+# redirection interface answering with its address
+jq --arg a "$T/d2dns.access" 'del(.uri_signing) | .access_log = $a |
+    .rri = {listen: [{name: "rri", address: "127.0.0.1", port: 0}], cdn_id: "AS64502:2",
+            edge_base: "https://www.csp.test", dns_a: ["127.0.0.1"], dns_ttl: 20, max_age: 30,
+            delegate: "never"}' "$T/d2.json" >"$T/d2dns.json"
+start_daemon d2dns cdni-dcdn "$T/d2dns.json" || done_testing
 
 # ---- dCDN1: verifies the uCDN's tokens, delegates 127.0.0.1 onwards ------------
 d1_conf() { # FILE DELEGATE_EXTRA
@@ -67,7 +78,10 @@ d1_conf() { # FILE DELEGATE_EXTRA
  "upstream":"http://$ORIGIN","access_log":"$T/d1.access","default_ttl":60,
  "uri_signing":{"keys":"$T/d1-trusts.json","issuers":["ucdn"],"audience":["dcdn1"]},
  "onward":{"to":"$D2","clients":["127.0.0.1/32"],"key":"$T/d1.jwk","issuer":"dcdn1",
-             "audience":"dcdn2"$2}}
+             "audience":"dcdn2"$2},
+ "rri":{"listen":[{"name":"rri","address":"127.0.0.1","port":0}],"cdn_id":"AS64501:1",
+        "edge_base":"https://edge1.dcdn.test","dns_cname":["edge1.dcdn.test"],"delegate":"always",
+        "downstream":{"url":"http://$(addr d2dns rri)/cdni/rri"}}}
 JSON
 }
 d1_conf "$T/d1.json" ""
@@ -148,6 +162,28 @@ is "$(last d1 status)/$(last d1 cache)" "200/MISS" "  dCDN1 log: 200 from its ca
 is "$(c -L -o "$T/body2" -w '%{http_code} %{num_redirects}' "https://www.csp.test:$UP/v/b.bin")" "200 2" \
 	"curl -L follows both redirects to dCDN2's 200"
 ok "  the origin's bytes" cmp -s "$T/body2" "$T/www/v/b.bin"
+# ---- 6. the cascade over DNS ----------------------------------------------------------
+{ zone_head csp.test; echo 'www IN A 127.0.0.9'; } >"$T/csp.zone"
+cat >"$T/dns.json" <<JSON
+{ "address": "127.0.0.1", "port": 0, "threads": 2, "access_log": "$T/dns.access",
+  "zones": [ { "name": "csp.test", "file": "$T/csp.zone", "key_dir": "$T/dnskeys" } ],
+  "rri": { "cdn_id": "AS64500:0", "max_hops": 3 },
+  "dcdns": [ { "name": "dcdn1", "target": "edge1.dcdn.test",
+               "rri": { "url": "http://$(addr d1 rri)/cdni/rri" } } ],
+  "redirects": [ { "name": "www.csp.test", "rules": [ { "dcdns": [ { "dcdn": "dcdn1" } ] } ] } ] }
+JSON
+start_daemon dns cdni-dns "$T/dns.json" || done_testing
+a=$(dq +short www.csp.test A)
+is "$a" "127.0.0.1" "dig: www.csp.test is dCDN2's edge address (asked through dCDN1)"
+like "$(tail -n 1 "$T/dns.access" | jq -r .note)" '^RI dcdn1: A 20 127\.0\.0\.1$' "  cdni-dns logged dCDN1's answer"
+like "$(grep '/cdni/rri' "$T/d1.access" | tail -n 1)" '"note":"rri dns via downstream"' "  dCDN1 asked dCDN2"
+like "$(grep '/cdni/rri' "$T/d2dns.access" | tail -n 1)" '"note":"rri dns self"' "  dCDN2 answered with its edge"
+before=$(grep -vc '"op":"ping"' "$T/proxy.audit")
+is "$(curl -s --cacert "$CA" --resolve "www.csp.test:$(port d2dns https):$a" -o "$T/body3" -w '%{http_code}' \
+	"https://www.csp.test:$(port d2dns https)/v/b.bin")" 200 "curl to that address with the CSP's name: 200 from dCDN2"
+ok "  the origin's bytes" cmp -s "$T/body3" "$T/www/v/b.bin"
+is "$(( $(grep -vc '"op":"ping"' "$T/proxy.audit") - before ))" 1 "  its TLS handshake signed once through dCDN1's proxy key server"
+
 d1_conf "$T/bad.json" ""
 jq 'del(.onward.issuer)' "$T/bad.json" >"$T/bad2.json"
 like "$("$CDNI_BIN/cdni-dcdn" -n -c "$T/bad2.json" 2>&1)" 'onward\.issuer: required' "an onward key without issuer is named"
