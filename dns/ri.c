@@ -261,8 +261,7 @@ static void run(struct dns_ri *r, struct job *j)
 		r->waiting--;
 	pthread_mutex_unlock(&r->lock);
 	finish(r, j, st, &text, &rep);
-	if (st >= 0)
-		rri_reply_clear(&rep);
+	rri_reply_clear(&rep);
 	buf_free(&text);
 	set_unref(j->set);
 	free(j);
@@ -321,12 +320,12 @@ static bool same_ask(const struct dns_ri_ask *a, const struct dns_ri_ask *b)
 
 int dns_ri_wait(struct dns_ri *r, const struct dns_ri_ask *k, struct dns_ri_waiter *w)
 {
-	struct job *j;
+	struct job *j, **tail = &r->jobs;
 	int rc = 0;
 
 	pthread_mutex_lock(&r->lock);
 	for (j = r->jobs; j && !same_ask(&j->k, k); j = j->next)
-		;
+		tail = &j->next;
 	if (r->waiting >= r->max_waiting || r->stop || k->gen != r->set->gen ||
 	    k->dcdn >= r->set->n) {
 		rc = CDNI_EOVERFLOW;
@@ -337,8 +336,7 @@ int dns_ri_wait(struct dns_ri *r, const struct dns_ri_ask *k, struct dns_ri_wait
 			j->k = *k;
 			j->set = r->set;
 			atomic_fetch_add(&j->set->refs, 1);
-			j->next = r->jobs;
-			r->jobs = j;
+			*tail = j; /* first come, first asked */
 			pthread_cond_signal(&r->cond);
 		}
 	}
