@@ -1,6 +1,5 @@
 #include "dcdn/config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,30 +60,17 @@ const struct conf_item dcdn_conf_table[] = {
 	CONF_END
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return CDNI_ECONFIG;
-}
-
 static int check_url(const char *u, char *err, size_t errlen)
 {
 	size_t skip = strncmp(u, "http://", 7) == 0 ? 7 : strncmp(u, "https://", 8) == 0 ? 8 : 0;
 
 	if (!skip)
-		return fail(err, errlen, "upstream: '%s' must start with http:// or https://", u);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "upstream: '%s' must start with http:// or https://", u);
 	if (!u[skip] || u[skip] == '/' || u[skip] == ':')
-		return fail(err, errlen, "upstream: '%s' names no host", u);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "upstream: '%s' names no host", u);
 	for (const char *p = u; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '?' || *p == '#')
-			return fail(err, errlen, "upstream: '%s' may not hold spaces, controls, "
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "upstream: '%s' may not hold spaces, controls, "
 				    "a query or a fragment", u);
 	return 0;
 }
@@ -92,7 +78,7 @@ static int check_url(const char *u, char *err, size_t errlen)
 static int check_file(const char *path, const char *key, char *err, size_t errlen)
 {
 	if (path && access(path, R_OK) != 0)
-		return fail(err, errlen, "%s: cannot read '%s'", key, path);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "%s: cannot read '%s'", key, path);
 	return 0;
 }
 
@@ -102,7 +88,7 @@ static int check_listeners(const struct dcdn_conf *c, char *err, size_t errlen)
 	char path[64];
 
 	if (c->listen.n == 0)
-		return fail(err, errlen, "listen: at least one listener is needed");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "listen: at least one listener is needed");
 	for (size_t i = 0; i < c->listen.n; i++) {
 		snprintf(path, sizeof path, "listen[%zu]", i);
 		if (listen_conf_check_ext(&lcs[i], path, kledge_enabled(&c->keyless), err, errlen))
@@ -138,11 +124,11 @@ int dcdn_conf_check(const struct dcdn_conf *c, char *err, size_t errlen)
 		return CDNI_ECONFIG;
 	if (c->upstream_host && (!*c->upstream_host || strpbrk(c->upstream_host, " \t/") ||
 				 !http_header_value_safe(c->upstream_host)))
-		return fail(err, errlen, "upstream_host: '%s' is not a host name", c->upstream_host);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "upstream_host: '%s' is not a host name", c->upstream_host);
 	if (!*c->cors_origin || !http_header_value_safe(c->cors_origin))
-		return fail(err, errlen, "cors_origin: must be a header value (\"*\" or an origin)");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "cors_origin: must be a header value (\"*\" or an origin)");
 	if (c->max_object_size > c->cache_size)
-		return fail(err, errlen, "max_object_size: %lld is more than cache_size (%lld)",
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "max_object_size: %lld is more than cache_size (%lld)",
 			    c->max_object_size, c->cache_size);
 	if (dcdn_ri_conf_check(&c->rri, err, errlen) ||
 	    kledge_conf_check(&c->keyless, "keyless", err, errlen))

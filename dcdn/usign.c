@@ -2,7 +2,6 @@
  * the cache key and the upstream target, renew, log the §6.4 code. */
 #include "dcdn/usign.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,19 +32,6 @@ struct usign {
 	char *renew_issuer;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return CDNI_ECONFIG;
-}
-
 /* ---- configuration ---- */
 
 static bool listed(const struct conf_strlist *l, const char *s)
@@ -60,12 +46,12 @@ static int check_conf(const struct dcdn_usign_conf *c, char *err, size_t errlen)
 {
 	if (!c->us.keys && (c->renew_key || c->renew_kid || c->renew_issuer || c->forward_token ||
 			    c->us.issuers.n || c->us.audience.n || c->us.jwt_header))
-		return fail(err, errlen, "uri_signing.keys: is required (the issuers' JWK sets)");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.keys: is required (the issuers' JWK sets)");
 	if (!c->renew_key && (c->renew_kid || c->renew_issuer))
-		return fail(err, errlen, "uri_signing.renew_key: is required with renew_kid and "
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.renew_key: is required with renew_kid and "
 			    "renew_issuer");
 	if (c->renew_issuer && c->us.issuers.n && !listed(&c->us.issuers, c->renew_issuer))
-		return fail(err, errlen, "uri_signing.renew_issuer: \"%s\" is not in issuers "
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.renew_issuer: \"%s\" is not in issuers "
 			    "(renewed tokens would be refused)", c->renew_issuer);
 	return 0;
 }
@@ -120,7 +106,7 @@ static int load_keys(struct usign *u, const struct dcdn_usign_conf *c, char *err
 	int rc = jose_json_read_file(c->us.keys, &doc, why, sizeof why);
 
 	if (rc)
-		return rc == CDNI_ENOMEM ? rc : fail(err, errlen, "uri_signing.keys: %s", why);
+		return rc == CDNI_ENOMEM ? rc : cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.keys: %s", why);
 	rc = u->renew_key ? trust_renew_key(u, doc, why, sizeof why)
 			  : us_verifier_load_keys(u->verifier, doc, why, sizeof why);
 	jose_json_wipe(doc);
@@ -128,7 +114,7 @@ static int load_keys(struct usign *u, const struct dcdn_usign_conf *c, char *err
 	if (rc == CDNI_ENOMEM)
 		return rc;
 	if (rc)
-		return fail(err, errlen, "uri_signing.keys: %s: %s", c->us.keys, why);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.keys: %s: %s", c->us.keys, why);
 	return 0;
 }
 
@@ -140,7 +126,7 @@ static int load_verifier(struct usign *u, const struct dcdn_usign_conf *c, char 
 
 	nokeys.keys = NULL; /* loaded here, with the renewal key */
 	if (us_verifier_from_conf(&nokeys, &u->verifier, why, sizeof why))
-		return fail(err, errlen, "uri_signing.%s", why);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.%s", why);
 	return load_keys(u, c, err, errlen);
 }
 
@@ -152,7 +138,7 @@ static int load_renewal(struct usign *u, const struct dcdn_usign_conf *c, char *
 	if (!c->renew_key)
 		return 0;
 	if (jose_key_load_file(c->renew_key, c->renew_kid, true, &u->renew_key, why, sizeof why))
-		return fail(err, errlen, "uri_signing.renew_key: %s", why);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.renew_key: %s", why);
 	if (c->renew_issuer && !(u->renew_issuer = strdup(c->renew_issuer)))
 		return CDNI_ENOMEM;
 	u->signer.key = u->renew_key;
@@ -170,7 +156,7 @@ int usign_new(const struct dcdn_usign_conf *c, struct usign **out, char *err, si
 		return rc;
 	if (!(u = calloc(1, sizeof *u)) || !(u->attr = strdup(c->us.package_attribute))) {
 		free(u);
-		return fail(err, errlen, "out of memory");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "out of memory");
 	}
 	u->forward_token = c->forward_token;
 	rc = load_renewal(u, c, err, errlen);

@@ -1,6 +1,5 @@
 /* The rewriting policy: config table, checks (messages name the key path),
  * and the per-URI decision (which CDN, how signed). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,19 +118,6 @@ const struct conf_item rw_conf_table[] = {
 	CONF_END
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return CDNI_ECONFIG;
-}
-
 static bool name_ok(const char *s)
 {
 	if (!*s || strlen(s) > 64)
@@ -185,18 +171,18 @@ static int load_cdns(struct rw_policy *p, const struct rw_conf *c, char *err, si
 	for (size_t i = 0; i < c->cdns.n; i++) {
 		struct rw_cdn *d = &p->cdns[i];
 		if (!name_ok(cc[i].name) || strcmp(cc[i].name, "ucdn") == 0)
-			return fail(err, errlen, "rewrite.cdns[%zu].name: must be 1-64 letters, digits, "
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.cdns[%zu].name: must be 1-64 letters, digits, "
 				    ". _ or -, and not \"ucdn\"", i);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(p->cdns[j].name, cc[i].name) == 0)
-				return fail(err, errlen, "rewrite.cdns[%zu].name: \"%s\" is used twice",
+				return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.cdns[%zu].name: \"%s\" is used twice",
 					    i, cc[i].name);
 		if (!(d->name = strdup(cc[i].name)))
 			return CDNI_ENOMEM;
 		p->ncdns++;
 		d->sign = cc[i].sign;
 		if (cdn_base(d, cc[i].base))
-			return fail(err, errlen, "rewrite.cdns[%zu].base: must be http(s)://host[:port]"
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.cdns[%zu].base: must be http(s)://host[:port]"
 				    "[/prefix] without user info, query, fragment or escapes, got %s",
 				    i, cc[i].base);
 	}
@@ -236,20 +222,20 @@ static int load_rule(struct rw_policy *p, struct rw_rule *r, const struct rw_rul
 	for (size_t k = 0; k < rc->kinds.n; k++) {
 		int bit = rw_kind_parse(rc->kinds.v[k]);
 		if (bit < 0)
-			return fail(err, errlen, "rewrite.rules[%zu].kinds[%zu]: unknown kind \"%s\"",
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.rules[%zu].kinds[%zu]: unknown kind \"%s\"",
 				    i, k, rc->kinds.v[k]);
 		r->kinds |= 1u << bit;
 	}
 	if (!rc->kinds.n)
 		r->kinds = (1u << RW_NKINDS) - 1;
 	if ((rc->prefix && rc->prefix[0] != '/') || (rc->manifest && rc->manifest[0] != '/'))
-		return fail(err, errlen, "rewrite.rules[%zu].%s: must start with /", i,
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.rules[%zu].%s: must start with /", i,
 			    rc->prefix && rc->prefix[0] != '/' ? "prefix" : "manifest");
 	if ((rc->mod == 0 && rc->rem != 0) || (rc->mod > 0 && rc->rem >= rc->mod))
-		return fail(err, errlen, "rewrite.rules[%zu].rem: must be below mod (and 0 "
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.rules[%zu].rem: must be below mod (and 0 "
 			    "without mod)", i);
 	if ((r->cdn = cdn_index(p, rc->cdn)) < RW_UCDN)
-		return fail(err, errlen, "rewrite.rules[%zu].cdn: no CDN named \"%s\" in "
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.rules[%zu].cdn: no CDN named \"%s\" in "
 			    "rewrite.cdns", i, rc->cdn);
 	r->mod = rc->mod;
 	r->rem = rc->rem;
@@ -274,7 +260,7 @@ static int load_rules(struct rw_policy *p, const struct rw_conf *c, char *err, s
 		if (p->nrules++, (rv = load_rule(p, &p->rules[i], &rc[i], i, err, errlen)))
 			return rv;
 	if ((p->default_cdn = cdn_index(p, c->default_cdn)) < RW_UCDN)
-		return fail(err, errlen, "rewrite.default_cdn: no CDN named \"%s\" in rewrite.cdns",
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.default_cdn: no CDN named \"%s\" in rewrite.cdns",
 			    c->default_cdn);
 	p->default_sign = c->default_sign;
 	return 0;
@@ -296,13 +282,13 @@ static int load_lists(struct rw_policy *p, const struct rw_conf *c, char *err, s
 {
 	for (size_t i = 0; i < c->prefixes.n; i++)
 		if (c->prefixes.v[i][0] != '/')
-			return fail(err, errlen, "rewrite.prefixes[%zu]: must start with /", i);
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.prefixes[%zu]: must start with /", i);
 	for (size_t i = 0; i < c->formats.n; i++) {
 		const char *f = c->formats.v[i];
 		unsigned bit = !strcmp(f, "hls") ? RW_FMT_HLS : !strcmp(f, "dash") ? RW_FMT_DASH
 			     : !strcmp(f, "html") ? RW_FMT_HTML : !strcmp(f, "css") ? RW_FMT_CSS : 0;
 		if (!bit)
-			return fail(err, errlen, "rewrite.formats[%zu]: must be hls, dash, html or css, "
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.formats[%zu]: must be hls, dash, html or css, "
 				    "got \"%s\"", i, f);
 		p->formats |= bit;
 	}
@@ -310,7 +296,7 @@ static int load_lists(struct rw_policy *p, const struct rw_conf *c, char *err, s
 		p->formats = RW_FMT_HLS | RW_FMT_DASH | RW_FMT_HTML;
 	for (size_t i = 0; i < c->hosts.n; i++)
 		if (!c->hosts.v[i][0] || strpbrk(c->hosts.v[i], "/?#@ \t"))
-			return fail(err, errlen, "rewrite.hosts[%zu]: must be host or host:port", i);
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.hosts[%zu]: must be host or host:port", i);
 	if (copy_list(&p->prefixes, &p->nprefixes, &c->prefixes) ||
 	    copy_list(&p->hosts, &p->nhosts, &c->hosts))
 		return CDNI_ENOMEM;
@@ -344,16 +330,16 @@ static int load_signing(struct rw_policy *p, const struct rw_sign_conf *s, char 
 	    (s->audience && !(p->audience = strdup(s->audience))))
 		return CDNI_ENOMEM;
 	if (!p->attr[0] || strpbrk(p->attr, "=&;?#/ \t\"<>"))
-		return fail(err, errlen, "rewrite.signing.package_attribute: not a usable name");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.signing.package_attribute: not a usable name");
 	if (!signs_anything(p))
 		return 0;
 	if (!s->key)
-		return fail(err, errlen, "rewrite.signing.key: is required when some URI is signed");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.signing.key: is required when some URI is signed");
 	if (jose_key_load_file(s->key, s->kid, true, &p->key, inner, sizeof inner))
-		return fail(err, errlen, "rewrite.signing.key: %s", inner);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.signing.key: %s", inner);
 	if (!jose_key_fits(p->key, jose_key_default_alg(p->key), &why) ||
 	    !jose_alg_is_sig(jose_key_default_alg(p->key)))
-		return fail(err, errlen, "rewrite.signing.key: cannot sign with it (%s)",
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.signing.key: cannot sign with it (%s)",
 			    why ? why : "not a signing key");
 	if ((s->issuer && !(p->issuer = strdup(s->issuer))) || (s->kid && !(p->kid = strdup(s->kid))))
 		return CDNI_ENOMEM;
@@ -374,7 +360,7 @@ static int load_all(struct rw_policy *p, const struct rw_conf *c, char *err, siz
 		return CDNI_ENOMEM;
 	for (const char *q = p->cache_control; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
-			return fail(err, errlen, "rewrite.cache_control: holds a control byte");
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rewrite.cache_control: holds a control byte");
 	if ((rc = load_lists(p, c, err, errlen)) || (rc = load_cdns(p, c, err, errlen)) ||
 	    (rc = load_rules(p, c, err, errlen)))
 		return rc;

@@ -73,19 +73,6 @@ struct ucdn_sign {
 	size_t nrules;
 };
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* ---- configuration ---- */
 
 /* Claims the template may not hold: other keys set them. */
@@ -103,13 +90,13 @@ static int check_template(const json_t *t, char *err, size_t errlen)
 	if (!t)
 		return 0;
 	if (!json_is_object(t))
-		return fail(err, errlen, CDNI_ECONFIG, "uri_signing.claims: must be a JSON object");
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.claims: must be a JSON object");
 	for (size_t i = 0; i < sizeof template_owned / sizeof template_owned[0]; i++)
 		if (json_object_get(t, template_owned[i].claim))
-			return fail(err, errlen, CDNI_ECONFIG, "uri_signing.claims.%s: is set by %s",
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.claims.%s: is set by %s",
 				    template_owned[i].claim, template_owned[i].by);
 	if (!json_object_get(t, "cdnistt") != !json_object_get(t, "cdniets"))
-		return fail(err, errlen, CDNI_ECONFIG, "uri_signing.claims: cdnistt and cdniets "
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.claims: cdnistt and cdniets "
 			    "go together (RFC 9246 §3.2.1)");
 	return 0;
 }
@@ -117,7 +104,7 @@ static int check_template(const json_t *t, char *err, size_t errlen)
 static int check_attr(const char *a, const char *path, char *err, size_t errlen)
 {
 	if (!*a || strpbrk(a, ":/?#[]@!$&'()*+,;= \t\r\n"))
-		return fail(err, errlen, CDNI_ECONFIG, "%s: must be a non-empty name without "
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "%s: must be a non-empty name without "
 			    "reserved characters, got \"%s\"", path, a);
 	return 0;
 }
@@ -128,7 +115,7 @@ static int load_signer(struct ucdn_sign *s, const struct ucdn_sign_conf *c, char
 	char why[512] = "";
 
 	if (us_signer_load(c->key, c->kid, c->alg, &s->key, &s->signer, why, sizeof why))
-		return fail(err, errlen, CDNI_ECONFIG, "uri_signing.%s", why);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.%s", why);
 	s->signer.issuer = s->issuer;
 	return 0;
 }
@@ -141,9 +128,9 @@ static int load_verifier(struct ucdn_sign *s, const struct ucdn_sign_conf *c, ch
 	if (!c->verify.keys || !c->verify.enforce)
 		return 0;
 	if (us_verifier_from_conf(&c->verify, &s->verifier, why, sizeof why))
-		return fail(err, errlen, CDNI_ECONFIG, "uri_signing.verify.%s", why);
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.verify.%s", why);
 	if (c->key && !c->issuer)
-		return fail(err, errlen, CDNI_ECONFIG, "uri_signing.issuer: is required to re-sign "
+		return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.issuer: is required to re-sign "
 			    "verified tokens (RFC 9246 §2.1.1: iss is updated)");
 	return 0;
 }
@@ -163,14 +150,14 @@ static int load_rules(struct ucdn_sign *s, const struct ucdn_sign_conf *c,
 		if (!r[i].target_cert)
 			continue;
 		if (!c->key)
-			return fail(err, errlen, CDNI_ECONFIG, "rules[%zu].target_cert: needs "
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rules[%zu].target_cert: needs "
 				    "uri_signing.key (tokens bound to a certificate are signed)", i);
 		if (!(x = tls_load_cert(r[i].target_cert, why, sizeof why)))
-			return fail(err, errlen, CDNI_ECONFIG, "rules[%zu].target_cert: %s", i, why);
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rules[%zu].target_cert: %s", i, why);
 		s->rules[i].bound = tls_spki_sha256(x, s->rules[i].spki) == 0;
 		X509_free(x);
 		if (!s->rules[i].bound)
-			return fail(err, errlen, CDNI_ECONFIG, "rules[%zu].target_cert: %s: no public "
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "rules[%zu].target_cert: %s: no public "
 				    "key digest", i, r[i].target_cert);
 	}
 	return 0;
@@ -247,15 +234,15 @@ int ucdn_sign_new(const struct ucdn_sign_conf *c, const struct route_conf *rc,
 	if (!c->key && !(c->verify.keys && c->verify.enforce)) {
 		for (size_t i = 0; i < rc->rules.n; i++)
 			if (((const struct route_rule_conf *)rc->rules.v)[i].target_cert)
-				return fail(err, errlen, CDNI_ECONFIG, "rules[%zu].target_cert: needs "
+				return cdni_fail(err, errlen, CDNI_ECONFIG, "rules[%zu].target_cert: needs "
 					    "uri_signing.key", i);
 		if (c->issuer || c->audience || c->claims || c->kid || c->alg)
-			return fail(err, errlen, CDNI_ECONFIG, "uri_signing.key: is required to "
+			return cdni_fail(err, errlen, CDNI_ECONFIG, "uri_signing.key: is required to "
 				    "sign (issuer, audience, claims, kid and alg are for signing)");
 		return 0;
 	}
 	if (!(s = calloc(1, sizeof *s)))
-		return fail(err, errlen, CDNI_ENOMEM, "out of memory");
+		return cdni_fail(err, errlen, CDNI_ENOMEM, "out of memory");
 	if ((rc2 = sign_init(s, c, rc, err, errlen)) != 0) {
 		if (rc2 == CDNI_ENOMEM)
 			snprintf(err, errlen, "out of memory");
