@@ -7,6 +7,7 @@
 #include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/upstream.h"
 #include "redirect/fci.h"
 #include "redirect/rri.h"
 #include "redirect/rri_cache.h"
@@ -18,7 +19,8 @@ static const struct conf_item dcdn_table[] = {
 	CONF_STR("name", D, name, NULL, CONF_REQUIRED, "label in logs"),
 	CONF_STR("url", D, url, NULL, CONF_REQUIRED, "the dCDN's redirection interface URI"),
 	CONF_STR("fci", D, fci, NULL, 0,
-		 "its RFC 8008 capabilities document (JSON file); none: it serves everyone"),
+		 "its RFC 8008 capabilities document: a JSON file, or the dCDN's http(s) URL of it "
+		 "(cdni-dcdn's rri.fci_path), fetched at start; none: it serves everyone"),
 	CONF_STR("ca", D, ca, NULL, 0, "CA for an https interface URI"),
 	CONF_STR("cert", D, cert, NULL, 0, "client certificate chain (mutual TLS)"),
 	CONF_STR("key", D, key, NULL, 0, "its key"),
@@ -53,21 +55,86 @@ struct ask {
 	struct rri_cache *cache;
 };
 
-static int load_fci(const char *file, struct fci_adv **out, const char *path, char *err,
-		    size_t errlen)
+struct fetched {
+	int status;
+	struct buf body;
+};
+
+static int on_fci_headers(void *cls, int status, const struct upstream_header *h, size_t n)
 {
-	char *text = NULL, why[256];
+	(void)h;
+	(void)n;
+	((struct fetched *)cls)->status = status;
+	return 0;
+}
+
+static int on_fci_data(void *cls, const void *data, size_t len)
+{
+	struct fetched *f = cls;
+
+	if (f->body.len + len > FCI_MAX_BODY)
+		return CDNI_EOVERFLOW;
+	buf_append(&f->body, data, len);
+	return f->body.err;
+}
+
+/* GET the dCDN's capabilities document (2 s deadline, the dCDN's TLS
+ * settings); its body into *text. */
+static int fetch_fci(const struct ask_dcdn_conf *d, char **text, size_t *len, char *why,
+		     size_t whylen)
+{
+	struct fetched f = { 0 };
+	struct upstream_request rq = { .url = d->fci, .ca_file = d->ca, .resolve = d->resolve,
+				       .cert_file = d->cert, .key_file = d->key,
+				       .connect_timeout_ms = (long)d->connect_timeout_ms,
+				       .timeout_ms = 2000 };
+	struct upstream_callbacks cb = { on_fci_headers, on_fci_data, &f };
+	int rc;
+
+	buf_init(&f.body, 0);
+	rc = upstream_fetch(&rq, &cb, why, whylen);
+	if (rc == 0 && f.status != 200)
+		snprintf(why, whylen, "answered %d", f.status);
+	else if (rc == CDNI_EOVERFLOW)
+		snprintf(why, whylen, "more than %d bytes", FCI_MAX_BODY);
+	if (rc || f.status != 200) {
+		buf_free(&f.body);
+		return rc ? rc : CDNI_EUPSTREAM;
+	}
+	*text = buf_steal(&f.body, len);
+	return *text ? 0 : CDNI_ENOMEM;
+}
+
+static bool is_url(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+/* A dCDN's capabilities: from its file (an error stops the start), or from
+ * its URL (fetch) when fetch is set: a dCDN that does not answer is logged
+ * and taken to serve everyone, its interface deciding per request. */
+static int load_fci(const struct ask_dcdn_conf *d, bool fetch, struct fci_adv **out,
+		    const char *path, char *err, size_t errlen)
+{
+	char *text = NULL, why[256] = "";
 	size_t len = 0;
 	int rc;
 
-	if (file_read_all(file, FCI_MAX_BODY, &text, &len)) {
-		snprintf(err, errlen, "%s: cannot read '%s'", path, file);
+	if (is_url(d->fci) && !fetch)
+		return 0;
+	if (is_url(d->fci) && fetch_fci(d, &text, &len, why, sizeof why) != 0) {
+		log_warn("rri", "%s: cannot fetch '%s': %s; dCDN %s is asked about every client",
+			 path, d->fci, why, d->name);
+		return 0;
+	}
+	if (!is_url(d->fci) && file_read_all(d->fci, FCI_MAX_BODY, &text, &len) != 0) {
+		snprintf(err, errlen, "%s: cannot read '%s'", path, d->fci);
 		return CDNI_ECONFIG;
 	}
 	rc = fci_adv_decode(text, len, out, why, sizeof why);
 	free(text);
 	if (rc)
-		snprintf(err, errlen, "%s: %s: %s", path, file, why);
+		snprintf(err, errlen, "%s: %s: %s", path, d->fci, why);
 	return rc ? CDNI_ECONFIG : 0;
 }
 
@@ -93,7 +160,8 @@ static int check(const struct ask_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-int ask_new(const struct ask_conf *c, struct ask **out, char *err, size_t errlen)
+static int ask_make(const struct ask_conf *c, bool fetch, struct ask **out, char *err,
+		    size_t errlen)
 {
 	struct ask *a = calloc(1, sizeof *a);
 	const struct ask_dcdn_conf *d = c->dcdns.v;
@@ -112,13 +180,27 @@ int ask_new(const struct ask_conf *c, struct ask **out, char *err, size_t errlen
 	}
 	for (size_t i = 0; i < c->dcdns.n; i++) {
 		snprintf(path, sizeof path, "rri.dcdns[%zu].fci", i);
-		if (d[i].fci && load_fci(d[i].fci, &a->adv[i], path, err, errlen)) {
+		if (d[i].fci && load_fci(&d[i], fetch, &a->adv[i], path, err, errlen)) {
 			ask_free(a);
 			return CDNI_ECONFIG;
 		}
 	}
 	*out = a;
 	return 0;
+}
+
+int ask_new(const struct ask_conf *c, struct ask **out, char *err, size_t errlen)
+{
+	return ask_make(c, true, out, err, errlen);
+}
+
+int ask_check(const struct ask_conf *c, char *err, size_t errlen)
+{
+	struct ask *a = NULL;
+	int rc = ask_make(c, false, &a, err, errlen);
+
+	ask_free(a);
+	return rc;
 }
 
 void ask_free(struct ask *a)

@@ -50,8 +50,12 @@ static inline bool ask_enabled(const struct ask_conf *c)
 
 struct ask;
 
-/* Loads the fci files; checks ids and URLs. Messages name "rri.dcdns[i]...". */
+/* Loads the fci files and fetches the fci URLs (one that does not answer is
+ * logged: that dCDN is asked about every client); checks ids and URLs.
+ * Messages name "rri.dcdns[i]...". ask_check does the same without
+ * fetching (config checks). */
 int ask_new(const struct ask_conf *c, struct ask **out, char *err, size_t errlen);
+int ask_check(const struct ask_conf *c, char *err, size_t errlen);
 void ask_free(struct ask *a);
 
 struct ask_req {

@@ -108,7 +108,6 @@ static int check_origin_keys(const struct ucdn_conf *cf, const struct route_poli
 static int check_ask(const struct ucdn_conf *cf, char *err, size_t errlen)
 {
 	const struct route_rule_conf *r = cf->route.rules.v;
-	struct ask *a = NULL;
 	int rc = 0;
 
 	for (size_t i = 0; i < cf->route.rules.n; i++)
@@ -121,8 +120,7 @@ static int check_ask(const struct ucdn_conf *cf, char *err, size_t errlen)
 		return CDNI_ECONFIG;
 	}
 	if (ask_enabled(&cf->rri))
-		rc = ask_new(&cf->rri, &a, err, errlen);
-	ask_free(a);
+		rc = ask_check(&cf->rri, err, errlen);
 	return rc;
 }
 

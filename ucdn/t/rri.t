@@ -126,4 +126,20 @@ n=$(grep -c '"note":"rri' "$T/d1.access")
 is "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://$(addr u4 http)/v/fp.bin")" \
 	"302 https://static.dcdn.test/v/fp.bin" "a client outside the dCDN's footprint (its FCI file) is not asked about"
 is "$(grep -c '"note":"rri' "$T/d1.access")" "$n" "dCDN1 saw no request"
+
+# ---- the capabilities fetched from the dCDN itself (its rri.fci_path) ----
+dcdn dF AS64530:f dcdn-ec edge.dcdn.test 30 ",\"capabilities\":$(jq -c . "$T/fci-elsewhere.json")" || exit 1
+jq --arg f "http://$(addr dF rri)/cdni/fci" --arg u "$(riurl dF)" '.rri.dcdns[0].fci = $f | .rri.dcdns[0].url = $u' \
+	"$T/u3.json" >"$T/u5.json"
+start_daemon u5 cdni-ucdn "$T/u5.json" || exit 1
+is "$(grep -c '"uri":"/cdni/fci"' "$T/dF.access")" 1 "the uCDN fetched the dCDN's capabilities document at start"
+is "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://$(addr u5 http)/v/fp.bin")" \
+	"302 https://static.dcdn.test/v/fp.bin" "a client outside that footprint is not asked about"
+is "$(grep -c '"note":"rri' "$T/dF.access")" 0 "  the dCDN saw no redirection request"
+jq --arg f "http://127.0.0.1:$(_free_port)/cdni/fci" '.rri.dcdns[0].fci = $f' "$T/u5.json" >"$T/u6.json"
+start_daemon u6 cdni-ucdn "$T/u6.json" || exit 1
+like "$(cat "$T/u6.err")" "rri\.dcdns\[0\]\.fci: cannot fetch 'http://127\.0\.0\.1:[0-9]+/cdni/fci': .*dCDN one is asked about every client" \
+	"a capabilities URL that does not answer: logged, the uCDN starts"
+is "$(curl -s -o /dev/null -w '%{http_code}' "http://$(addr u6 http)/v/fp.bin")" 302 "  and answers"
+is "$(grep -c '"note":"rri' "$T/dF.access")" 1 "  having asked that dCDN about the client"
 done_testing
