@@ -203,6 +203,7 @@ static int on_decrypt(gnutls_privkey_t key, void *userdata, const gnutls_datum_t
 	struct kl_cert *c = userdata;
 	uint8_t out[SIG_MAX];
 	size_t outlen = sizeof out;
+	long long t0 = now_us();
 	int rc;
 
 	(void)key;
@@ -219,6 +220,8 @@ static int on_decrypt(gnutls_privkey_t key, void *userdata, const gnutls_datum_t
 	}
 	rc = to_datum(out, outlen, pt);
 	OPENSSL_cleanse(out, outlen);
+	log_debug("keyless", "%s: op 0x%02x decrypted in %lld us", c->file, KS_OP_RSA_DECRYPT,
+		  now_us() - t0);
 	return rc;
 }
 
