@@ -299,8 +299,9 @@ static void eval_body_contains(const struct sc_expect *e, const struct ua_outcom
 		for (const char *p = s; *p && w + 3 < sizeof what; p++) /* one line: \n shown as such */
 			w += (size_t)snprintf(what + w, sizeof what - w, "%s", *p == '\n' ? "\\n"
 					      : *p == '\r' ? "\\r" : (char[]){ *p, 0 });
-		check_add(cl, body && memmem(body, len, s, strlen(s)) != NULL, what, "present",
-			  body ? "absent" : "no body", NULL);
+		bool found = body && memmem(body, len, s, strlen(s)) != NULL;
+		check_add(cl, found, what, "present", found ? "present" : body ? "absent" : "no body",
+			  NULL);
 	}
 	free(body);
 }
@@ -517,15 +518,18 @@ void expect_output(const struct sc_expect *e, const char *text, size_t len, stru
 	for (size_t i = 0; i < e->output_contains.n; i++) {
 		const char *s = e->output_contains.v[i];
 
+		bool found = text && memmem(text, len, s, strlen(s));
+
 		output_what("contains", s, what, sizeof what);
-		check_add(cl, text && memmem(text, len, s, strlen(s)), what, "present",
-			  text ? "absent" : "no output", NULL);
+		check_add(cl, found, what, "present", found ? "present" : text ? "absent" : "no output",
+			  NULL);
 	}
 	for (size_t i = 0; i < e->output_lacks.n; i++) {
 		const char *s = e->output_lacks.v[i];
 
+		bool found = text && memmem(text, len, s, strlen(s));
+
 		output_what("lacks", s, what, sizeof what);
-		check_add(cl, !text || !memmem(text, len, s, strlen(s)), what, "absent", "present",
-			  NULL);
+		check_add(cl, !found, what, "absent", found ? "present" : "absent", NULL);
 	}
 }
