@@ -462,7 +462,7 @@ static int ri_outcome(struct msg *m, const struct dns_ri_ask *k, struct buf *tex
 {
 	const struct dns_ri_waiter *g = m->cl->given;
 
-	if (g && g->dcdn == k->dcdn && !m->given_used) {
+	if (g && g->dcdn == k->dcdn && g->gen == k->gen && !m->given_used) {
 		m->given_used = true;
 		*bits = g->bits;
 		if (!g->text)

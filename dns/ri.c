@@ -342,6 +342,7 @@ int dns_ri_wait(struct dns_ri *r, const struct dns_ri_ask *k, struct dns_ri_wait
 	}
 	if (rc == 0) {
 		w->dcdn = k->dcdn;
+		w->gen = k->gen;
 		w->next = j->waiters;
 		j->waiters = w;
 		r->waiting++;

@@ -58,6 +58,7 @@ struct dns_ri_waiter {
 	long long t0;        /* arrival (us), for the access log */
 	uint32_t rnd;        /* the policy's draw, kept so the same dCDN is chosen again */
 	size_t dcdn;         /* the dCDN asked */
+	uint64_t gen;        /* in the db generation the index belongs to */
 	uint64_t excluded;   /* dCDNs that failed this query before (bits) */
 	char *text;          /* its answer ("A 30 192.0.2.1"), NULL: it failed */
 	int bits;            /* the answer's scope prefix length */

@@ -237,6 +237,8 @@ static void resume(struct worker *w, const struct db *db, struct dns_ri_waiter *
 	client_of(&wt->peer, wt->conn != 0, &cl);
 	cl.given = wt;
 	cl.excluded = wt->excluded | (wt->text ? 0 : 1ull << wt->dcdn);
+	if (wt->gen != db->generation)
+		cl.excluded = 0; /* a reload renumbered the dCDNs */
 	v = answer_or_park(w, db, &cl, wt->rnd, wt->msg, wt->len, out,
 			   wt->conn ? DNS_MSG_MAX : UDP_BUF, &olen, &info, &wt->peer, wt->peerlen,
 			   wt->conn, wt->t0);

@@ -134,6 +134,14 @@ like "$(grep 'dcdn1 for www.csp.test A (client 192.0.2.0/24)' "$T/dns.err")" 'er
 short +subnet=192.0.2.0/24 www.csp.test A >/dev/null
 is "$(( $(calls d1) - before ))" 1 "  the refusal is remembered for that client (hold_failed_s)"
 
+# ---- a reload (SIGHUP): new generation, the interface asked again ----------------------
+kill -HUP "$(pid_of dns)"
+ok "SIGHUP: reloaded" wait_for 10 grep -q 'reload done' "$T/dns.err"
+before=$(calls d1)
+like "$(dq +subnet=203.0.118.0/24 www.csp.test A)" 'CNAME[[:space:]]+edge2\.dcdn\.test\.' \
+	"after the reload a new client gets dCDN2's edge through dCDN1"
+is "$(( $(calls d1) - before ))" 1 "  with one call"
+
 # ---- a loop: dCDN4 delegates to itself ------------------------------------------------------
 is "$(short loop.csp.test A)" "127.0.0.11" "a dCDN in a loop: the name is served from the zone"
 like "$(grep '"status":500' "$T/d4.access" | head -n 1)" 'rri 502' "  dCDN4 answered the loop error (502)"
