@@ -16,6 +16,7 @@
 #include "redirect/rri_client.h"
 
 #define MAX_DCDNS 64
+#define DNS_RI_KEY_MAX 2048
 #define STATUS_OK 0
 #define STATUS_DECLINED 1
 
@@ -119,10 +120,11 @@ static int set_new(const struct dns_conf *c, uint64_t gen, struct ri_set **out)
 
 /* ---- one call ---- */
 
-static void cache_key(const struct dns_ri_ask *k, char *out, size_t len)
+/* By the dCDN's name and URL, not its index: answers outlive a reload that
+ * leaves the dCDN as it was. s is k's generation's set. */
+static void cache_key(const struct ri_set *s, const struct dns_ri_ask *k, char *out, size_t len)
 {
-	snprintf(out, len, "%llu|%zu|%u|%s", (unsigned long long)k->gen, k->dcdn, k->qtype,
-		 k->qname);
+	snprintf(out, len, "%s|%s|%u|%s", s->name[k->dcdn], s->d[k->dcdn].url, k->qtype, k->qname);
 }
 
 static int request_of(const struct ri_set *s, const struct dns_ri_ask *k, struct rri_request *rq)
@@ -192,10 +194,10 @@ static int call(struct dns_ri *r, struct ri_set *s, const struct dns_ri_ask *k, 
 static void remember(struct dns_ri *r, struct ri_set *s, const struct dns_ri_ask *k, int st,
 		     const char *text, const struct rri_reply *rep)
 {
-	char key[400];
+	char key[DNS_RI_KEY_MAX];
 	long long now = time(NULL);
 
-	cache_key(k, key, sizeof key);
+	cache_key(s, k, key, sizeof key);
 	if (st == STATUS_OK)
 		rri_cache_put(r->cache, key, k->client, rep->rs.scope.v, rep->rs.scope.n, now,
 			      rep->max_age, text, STATUS_OK, (int)k->dcdn);
@@ -297,17 +299,21 @@ int dns_ri_get(struct dns_ri *r, const struct dns_ri_ask *k, time_t now, struct 
 	       int *bits)
 {
 	struct rri_cache_val v;
-	char key[400];
-	bool down;
+	char key[DNS_RI_KEY_MAX];
+	bool down, known;
 
-	cache_key(k, key, sizeof key);
+	pthread_mutex_lock(&r->lock);
+	known = k->gen == r->set->gen && k->dcdn < r->set->n;
+	if (known)
+		cache_key(r->set, k, key, sizeof key);
+	down = known && atomic_load(&r->set->failed_until[k->dcdn]) > (long long)now;
+	pthread_mutex_unlock(&r->lock);
+	if (!known)
+		return DNS_RI_MISS; /* a query of a db being replaced: not parked either */
 	if (rri_cache_get(r->cache, key, k->client, now, &v, text)) { /* even from a dCDN now down */
 		*bits = v.bits;
 		return v.status == STATUS_OK ? DNS_RI_HIT : DNS_RI_FAILED;
 	}
-	pthread_mutex_lock(&r->lock);
-	down = k->dcdn < r->set->n && atomic_load(&r->set->failed_until[k->dcdn]) > (long long)now;
-	pthread_mutex_unlock(&r->lock);
 	return down ? DNS_RI_FAILED : DNS_RI_MISS;
 }
 
