@@ -14,6 +14,9 @@ SC=$CDNI_BIN/cdni-scenario
 PROBE=$CDNI_TOP/scenarios/t/netprobe.py
 
 # a -20ms- b -5ms- c ; a -1ms 10% loss- d ; a -2ms 2000 kbit/s- e
+# The UA's one connect a-e takes at least the emulated RTT (4 ms); its upper
+# bound is loose (one sample: a CI run once took 14.6 ms), the RTT medians
+# below are the tight checks.
 write_file "$T/topo.json" '{
   "name": "topology-fidelity", "title": "link emulation fidelity",
   "hosts": [ { "name": "a" }, { "name": "b" }, { "name": "c" }, { "name": "d" }, { "name": "e" } ],
@@ -37,7 +40,7 @@ write_file "$T/topo.json" '{
     { "name": "ua a-e", "ua": { "url": "http://{{origin.http}}/big.bin" },
       "expect": { "final_status": 200, "hops": [ { "node": "origin" } ],
                   "log_lines": [ { "node": "origin", "contains": "error", "absent": true } ],
-                  "timings": [ { "phase": "connect", "min_ms": 4, "max_ms": 9 } ] } } ] }'
+                  "timings": [ { "phase": "connect", "min_ms": 4, "max_ms": 30 } ] } } ] }'
 
 "$SC" -o "$T/run" "$T/topo.json" >"$T/run.out" 2>"$T/run.err"
 rc=$?
