@@ -7,13 +7,18 @@
 # (EDNS Client Subnet sent as c-subnet, the answer's scope echoed), signed
 # online and validated by unbound; TCP queries wait too; a dCDN that declines
 # is skipped for the next dCDN of the rule; a loop is refused by the dCDN and
-# the name served from the zone; a dCDN that is down costs no more than its
-# deadline and is then skipped without calls; config errors are named.
+# the name served from the zone; a dCDN that is down, silent (a server that
+# never answers) or answering garbage (nginx: HTML, or an RI body missing a
+# key) costs no more than its deadline, is named in the log and then skipped
+# without calls, while other queries are answered meanwhile; a reload keeps
+# the cache; config errors are named.
 . "${CDNI_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/t/lib.sh" || exit 1
 . "$CDNI_TOP/dns/t/lib-dns.sh"
 command -v jq >/dev/null || skip_all "jq is not installed"
+command -v nginx >/dev/null || PATH=$PATH:/usr/sbin
+command -v nginx >/dev/null || skip_all "nginx is not installed (make deps)"
 
-{ zone_head csp.test; printf 'www IN A 127.0.0.10\nloop IN A 127.0.0.11\n'; } >"$T/csp.zone"
+{ zone_head csp.test; printf '%s IN A 127.0.0.1%s\n' www 0 loop 1 garbage 2 slow 3 bad 4; } >"$T/csp.zone"
 { zone_head dcdn.test; printf 'edge%s IN A 127.0.0.2%s\n' 1 1 2 2 3 3; } >"$T/dcdn.zone"
 
 # ---- the dCDNs' redirection interfaces ----------------------------------------------------
@@ -45,6 +50,26 @@ write_file "$T/d4.json" "$(dcdn_conf "$P4" "$T/d4.access" "\"cdn_id\":\"AS64504:
 start_daemon d1 cdni-dcdn "$T/d1.json" || done_testing
 start_daemon d2 cdni-dcdn "$T/d2.json" || done_testing
 start_daemon d4 cdni-dcdn "$T/d4.json" || done_testing
+# Bad interfaces: nginx answering HTML, or the right media type with a body
+# missing a mandatory key; and a server that accepts and never answers.
+bad_servers() {
+	cat <<-EOF
+	  server {
+	    listen 127.0.0.1:$NGINX_PORT;
+	    location = / { return 200 "up"; }
+	    location = /cdni/rri { default_type text/html; return 200 "<html>not an interface</html>"; }
+	    location = /cdni/bad { default_type "application/cdni; ptype=redirection-response";
+	                           return 200 '{"dns":{"rcode":0,"ttl":20}}'; }
+	  }
+	EOF
+}
+start_nginx nginx bad_servers || done_testing
+PS=$(free_port)
+start_process silent python3 -c "import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $PS)); s.listen(16); held = []
+while True:
+    c, _ = s.accept(); held.append(c)"
 
 # ---- the uCDN's authoritative server ----------------------------------------------------
 dns_conf() { # DCDN1_RI_URL
@@ -59,12 +84,21 @@ dns_conf() { # DCDN1_RI_URL
                "rri": { "url": "$1", "timeout_ms": 1500 } },
              { "name": "dcdn3", "target": "edge3.dcdn.test" },
              { "name": "dcdn4", "target": "edge4.dcdn.test",
-               "rri": { "url": "http://127.0.0.1:$P4/cdni/rri" } } ],
+               "rri": { "url": "http://127.0.0.1:$P4/cdni/rri" } },
+             { "name": "html", "target": "edge3.dcdn.test",
+               "rri": { "url": "http://127.0.0.1:$NGINX_PORT/cdni/rri" } },
+             { "name": "bad", "target": "edge3.dcdn.test",
+               "rri": { "url": "http://127.0.0.1:$NGINX_PORT/cdni/bad" } },
+             { "name": "silent", "target": "edge3.dcdn.test",
+               "rri": { "url": "http://127.0.0.1:$PS/cdni/rri", "timeout_ms": 400 } } ],
   "redirects": [ { "name": "www.csp.test", "ttl": 30, "rules": [
                      { "subnets": ["192.0.2.0/24"], "dcdns": [ { "dcdn": "dcdn1" } ] },
                      { "subnets": ["192.0.2.0/24"], "dcdns": [ { "dcdn": "dcdn3" } ] },
                      { "dcdns": [ { "dcdn": "dcdn1" } ] } ] },
-                 { "name": "loop.csp.test", "rules": [ { "dcdns": [ { "dcdn": "dcdn4" } ] } ] } ] }
+                 { "name": "loop.csp.test", "rules": [ { "dcdns": [ { "dcdn": "dcdn4" } ] } ] },
+                 { "name": "garbage.csp.test", "rules": [ { "dcdns": [ { "dcdn": "html" } ] } ] },
+                 { "name": "bad.csp.test", "rules": [ { "dcdns": [ { "dcdn": "bad" } ] } ] },
+                 { "name": "slow.csp.test", "rules": [ { "dcdns": [ { "dcdn": "silent" } ] } ] } ] }
 J
 }
 write_file "$T/dns.json" "$(dns_conf "http://$(addr d1 rri)/cdni/rri")"
@@ -146,6 +180,26 @@ is "$(( $(calls d1) - before ))" 1 "  with one call"
 is "$(short loop.csp.test A)" "127.0.0.11" "a dCDN in a loop: the name is served from the zone"
 like "$(grep '"status":500' "$T/d4.access" | head -n 1)" 'rri 502' "  dCDN4 answered the loop error (502)"
 like "$(grep 'dcdn4 for loop.csp.test' "$T/dns.err")" 'error 502' "  our log names the loop"
+
+# ---- interfaces that answer badly or not at all ---------------------------------------
+is "$(short garbage.csp.test A)" "127.0.0.12" "an interface answering HTML: the name served from the zone"
+like "$(grep 'dCDN html for garbage.csp.test' "$T/dns.err")" 'HTTP 200 without Content-Type application/cdni; ptype=redirection-response' \
+	"  our log names what was wrong"
+is "$(short bad.csp.test A)" "127.0.0.14" "an RI response missing a mandatory key: the zone's answer"
+like "$(grep 'dCDN bad for bad.csp.test' "$T/dns.err")" 'not an RI response: dns\.name: missing' "  our log names the key"
+t0=$(date +%s%N)
+short slow.csp.test A >"$T/slow.out" &
+spid=$!
+sleep 0.1
+t1=$(date +%s%N)
+like "$(short www.csp.test A)" "edge2.dcdn.test" "while a query waits on a silent dCDN, others are answered"
+ms1=$(( ($(date +%s%N) - t1) / 1000000 ))
+ok "  at once (${ms1} ms)" test "$ms1" -lt 300
+wait "$spid"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+is "$(cat "$T/slow.out")" "127.0.0.13" "a silent dCDN: the zone's answer"
+ok "  after its 400 ms deadline, not much later (${ms} ms)" test "$ms" -ge 350 -a "$ms" -lt 1500
+like "$(grep 'dCDN silent for slow.csp.test' "$T/dns.err")" 'skipped for a while' "  logged and skipped"
 
 # ---- dCDN1 down: the deadline, then skipped without calls ---------------------------------
 kill_daemon d1
