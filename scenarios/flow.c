@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/accesslog.h"
 #include "common/http.h"
 
 #define MAX_DEPTH 8
@@ -192,12 +193,17 @@ static void message(struct flow *f, const char *from, const char *to, const char
 	json_array_append_new(f->messages, m);
 }
 
-/* First unclaimed entry of node that matches method and uri; claims it. */
-static json_t *claim(struct flow *f, int node, const char *method, const char *uri)
+/* First unclaimed entry of node that matches method and uri (as the node
+ * logged it: token signatures cut, accesslog.h); claims it. */
+static json_t *claim(struct flow *f, int node, const char *method, const char *uri_sent)
 {
 	json_t *entries = node >= 0 ? f->nodes[node].entries : NULL, *e;
+	char logged[4096];
+	const char *uri = uri_sent;
 	size_t i;
 
+	if (uri && access_redact_tokens(uri, logged, sizeof logged, NULL) < sizeof logged)
+		uri = logged;
 	json_array_foreach(entries, i, e) {
 		if (f->claimed[node][i] || (uri && (!str(e, "uri") || strcmp(str(e, "uri"), uri))))
 			continue;

@@ -123,10 +123,80 @@ static void hostile_lines(void)
 	fclose(al.f);
 }
 
+/* A real ES256 token's parts, shortened: header, claims, signature. */
+#define TH "eyJhbGciOiJFUzI1NiJ9"
+#define TC "eyJpc3MiOiJ1Y2RuLnRlc3QifQ"
+#define TS "0uPLY6jYAN3vhaClBX7ze2a6-_Z8F"
+
+static void redact_case(const char *in, const char *want, int want_cut, const char *what)
+{
+	char out[512];
+	int cut = -1;
+	size_t n = access_redact_tokens(in, out, sizeof out, &cut);
+
+	is_str(out, want, "%s", what);
+	is_int((long long)n, (long long)strlen(want), "%s: length", what);
+	is_int(cut, want_cut, "%s: %d signature(s) cut", what, want_cut);
+}
+
+static void redaction(void)
+{
+	struct access_log al = { 0 };
+	struct access_entry e = { .peer = "p", .method = "GET", .status = 302, .bytes = -1,
+				  .dur_us = -1 };
+	char small[16];
+	char *text;
+
+	redact_case("/v/a.bin?x=1&URISigningPackage=" TH "." TC "." TS "&y=2",
+		    "/v/a.bin?x=1&URISigningPackage=" TH "." TC ".REDACTED&y=2", 1, "query carriage");
+	redact_case("/v/a.ts;URISigningPackage=" TH "." TC "." TS "?x=1",
+		    "/v/a.ts;URISigningPackage=" TH "." TC ".REDACTED?x=1", 1, "path carriage");
+	redact_case("https://edge.dcdn.test:9443/v/a?tok=" TH "." TC "." TS "#f",
+		    "https://edge.dcdn.test:9443/v/a?tok=" TH "." TC ".REDACTED#f", 1,
+		    "any attribute name, in a whole URL");
+	redact_case("/a?t=" TH "." TC "." TS "&u=" TH "." TC "." TS,
+		    "/a?t=" TH "." TC ".REDACTED&u=" TH "." TC ".REDACTED", 2, "two tokens");
+	redact_case("/a?q=" TH, "/a?q=" TH, 0, "one part: not a JWS");
+	redact_case("/a?q=" TH "." TC, "/a?q=" TH "." TC, 0, "two parts: not a JWS");
+	redact_case("/a?q=" TH "." TC "." TS ".x.y", "/a?q=" TH "." TC "." TS ".x.y", 0,
+		    "five parts (a JWE) left alone");
+	redact_case("/a?q=" TH "." TC ".", "/a?q=" TH "." TC ".", 0, "no signature part");
+	redact_case("/a?q=" TH "..x", "/a?q=" TH "..x", 0, "empty claims part");
+	redact_case("/a?q=" TH "." TC ".a%2Fb", "/a?q=" TH "." TC ".a%2Fb", 0,
+		    "a byte outside base64url: not a JWS");
+	redact_case("/a?q=abc." TC "." TS, "/a?q=abc." TC "." TS, 0, "a header that is no JSON object");
+	redact_case("/" TH "." TC "." TS, "/" TH "." TC "." TS, 0, "not a parameter value");
+	redact_case("", "", 0, "empty");
+	redact_case("/a?=" TH "." TC "." TS, "/a?=" TH "." TC "." TS, 0, "no parameter name");
+
+	ok(access_redact_tokens("/a?t=" TH "." TC "." TS, small, sizeof small, NULL) ==
+		   strlen("/a?t=" TH "." TC ".REDACTED") && strlen(small) == sizeof small - 1,
+	   "a short buffer: truncated, terminated, the whole length returned");
+
+	al.f = tmpfile();
+	e.uri = "/v/a.bin?URISigningPackage=" TH "." TC "." TS;
+	e.location = "https://e/v/a.bin?URISigningPackage=" TH "." TC "." TS;
+	e.upstream = "http://o/v/a.bin;URISigningPackage=" TH "." TC "." TS;
+	e.note = "delegated to https://e/v/a.bin?URISigningPackage=" TH "." TC "." TS;
+	access_log_write(&al, &e);
+	text = slurp(al.f);
+	ok(strstr(text, TS) == NULL, "no signature reaches the log line");
+	ok(strstr(text, "\"uri\":\"/v/a.bin?URISigningPackage=" TH "." TC ".REDACTED\"") &&
+		   strstr(text, "\"location\":\"https://e/v/a.bin?URISigningPackage=" TH "." TC
+				".REDACTED\"") &&
+		   strstr(text, "\"upstream\":\"http://o/v/a.bin;URISigningPackage=" TH "." TC
+				".REDACTED\"") &&
+		   strstr(text, "\"note\":\"delegated to https://e/v/a.bin?URISigningPackage=" TH
+				"." TC ".REDACTED\""),
+	   "uri, location, upstream and note keep the header and claims");
+	fclose(al.f);
+}
+
 int main(void)
 {
 	levels();
 	access_lines();
 	hostile_lines();
+	redaction();
 	return done_testing();
 }

@@ -112,6 +112,16 @@ is "$(log_field uri_signing)/$(log_field cache)/$(log_field status)" "200/MISS/2
 is "$(log_field upstream)" "http://$ORIGIN/v/a.bin" "the dCDN fetched the path without the token"
 is "$(tail -n 1 "$T/ucdn.json.access" | jq -r '.status, (.location | startswith("'"$EDGE"'/v/a.bin?URISigningPackage="))' | tr '\n' ' ')" \
 	"302 true " "uCDN log: the signed Location"
+# sig URI: the signature of URI's token; redacted URI: the URI as a log holds it
+sig() { token_of "$1" | cut -d. -f3; }
+redacted() { printf '%s' "$1" | sed 's/\(URISigningPackage=[^.&;]*\.[^.&;]*\.\)[^&;]*/\1REDACTED/'; }
+is "$(tail -n 1 "$T/ucdn.json.access" | jq -r .location)" "$(redacted "$loc1")" \
+	"uCDN log: the Location's token without its signature"
+is "$(log_field uri)" "$(redacted "${loc1#"$EDGE"}")" "dCDN log: the request's token without its signature"
+is "$(cat "$T/ucdn.json.access" "$T/dcdn.access" | grep -c -F -e "$(sig "$loc1")")" 0 \
+	"neither log holds the signature (a reader cannot replay the token)"
+is "$("$U" inspect "$(token_of "$(log_field uri)")" | jq -r .claims.iss)" ucdn \
+	"the logged token's claims still read with cdni-urisign inspect"
 
 # ---- 2. cache key: another valid token for the same object is a hit --------
 is "$(ua "https://www.csp.test:$UP/v/a.bin")" 0 "UA: the same object again"

@@ -131,6 +131,21 @@ static void flows(void)
 	json_decref(ucdn_config);
 	ucdn_config = NULL;
 
+	/* the dCDN logged the signed URI with the signature cut (accesslog.h) */
+	timed = build("{\"hops\":[{\"n\":1,\"method\":\"GET\",\"url\":\"https://edge.dcdn.test:2001"
+		      "/v/a.bin?URISigningPackage=eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ1In0.c2lnbmF0dXJl\","
+		      "\"address\":\"127.0.0.1:2001\",\"status\":200,\"timing_ms\":{\"total\":1}}]}",
+		      "[]", "[{\"ts\":\"2026-11-22T07:30:00.030Z\",\"method\":\"GET\",\"uri\":\"/v/a.bin?"
+		      "URISigningPackage=eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ1In0.REDACTED\",\"status\":200,"
+		      "\"dur_us\":90,\"cache\":\"HIT\"}]", "[]", NULL);
+	h = json_array_get(json_object_get(timed, "hops"), 0);
+	ok(json_is_string(json_object_get(h, "node")) &&
+	   !strcmp(json_string_value(json_object_get(h, "node")), "dcdn") &&
+	   json_array_size(json_object_get(timed, "unattributed")) == 0 &&
+	   !strcmp(json_string_value(json_object_get(h, "cache")), "HIT"),
+	   "a signed hop is matched to its log entry, whose signature is cut");
+	json_decref(timed);
+
 	flow = build("{\"hops\":[{\"n\":1,\"url\":\"https://far.test:9/x\",\"status\":0}]}", "[]", "[]", "[]", NULL);
 	ok(!strcmp(msg(flow, 0, "to"), "far.test:9") && !strcmp(msg(flow, 1, "label"), "no response"),
 	   "a hop to no known node gets its own lifeline; no response");
