@@ -9,6 +9,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/redact.h"
 
 /* A line is built in one buffer and written with one write(2): whole lines
  * from many threads never interleave (O_APPEND files, pipes below PIPE_BUF
@@ -130,96 +131,13 @@ static void put_str(struct line *l, const char *k, const char *v)
 	put_raw(l, "\"", 1);
 }
 
-/* ---- signatures cut from logged URIs ---- */
-
-struct sink {
-	char *b;
-	size_t len, cap;
-};
-
-static void sink_put(struct sink *o, const char *s, size_t n)
-{
-	if (o->cap && o->len < o->cap - 1) {
-		size_t room = o->cap - 1 - o->len;
-		memcpy(o->b + o->len, s, n < room ? n : room);
-	}
-	o->len += n;
-}
-
-static int b64url_char(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_';
-}
-
-/* When v[0..n) is a compact JWS (eyJ... . claims . signature, none empty),
- * the offset of its signature; else 0. */
-static size_t jws_sig_at(const char *v, size_t n)
-{
-	size_t dot[2], nd = 0;
-
-	if (n < 5 || strncmp(v, "eyJ", 3) != 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] == '.') {
-			if (nd == 2)
-				return 0;
-			dot[nd++] = i;
-		} else if (!b64url_char((unsigned char)v[i])) {
-			return 0;
-		}
-	}
-	return nd == 2 && dot[1] > dot[0] + 1 && dot[1] + 1 < n ? dot[1] + 1 : 0;
-}
-
-/* At p, a parameter "name=value" whose value is a JWS: the length up to and
- * including the value's second dot, and *end past the value; else 0. */
-static size_t token_param(const char *p, size_t *end)
-{
-	size_t name = strcspn(p, "=&;/?#"), vlen, sig;
-
-	if (name == 0 || p[name] != '=')
-		return 0;
-	vlen = strcspn(p + name + 1, "&;/?#");
-	if (!(sig = jws_sig_at(p + name + 1, vlen)))
-		return 0;
-	*end = name + 1 + vlen;
-	return name + 1 + sig;
-}
-
-size_t access_redact_tokens(const char *s, char *out, size_t outlen, int *count)
-{
-	struct sink o = { .b = out, .cap = outlen };
-	int cut = 0;
-
-	while (*s) {
-		size_t run = strcspn(s, "?&;"), keep, end = 0;
-
-		sink_put(&o, s, run + (s[run] != '\0'));
-		if (!s[run])
-			break;
-		s += run + 1;
-		if ((keep = token_param(s, &end))) {
-			sink_put(&o, s, keep);
-			sink_put(&o, ACCESS_REDACTED, sizeof ACCESS_REDACTED - 1);
-			s += end;
-			cut++;
-		}
-	}
-	if (outlen)
-		out[o.len < outlen ? o.len : outlen - 1] = '\0';
-	if (count)
-		*count = cut;
-	return o.len;
-}
-
 /* A URI-bearing field, its tokens' signatures cut (see accesslog.h). */
 static void put_uri(struct line *l, const char *k, const char *v)
 {
 	char cut[LINE_MAX_];
 
 	if (v && strstr(v, "eyJ")) {
-		access_redact_tokens(v, cut, sizeof cut, NULL);
+		redact_tokens(v, cut, sizeof cut, NULL);
 		v = cut;
 	}
 	put_str(l, k, v);

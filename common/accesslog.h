@@ -9,7 +9,8 @@
  * uri, location, upstream and note are logged with the signature of every
  * URI Signing Package (RFC 9246) cut off: a parameter value that is a JWS
  * in compact form keeps its header and claims, for people and
- * `cdni-urisign inspect`, and its signature becomes "REDACTED". */
+ * `cdni-urisign inspect`, and its signature becomes "REDACTED" (redact.h;
+ * the daemons' stderr lines get the same). */
 #ifndef CDNI_ACCESSLOG_H
 #define CDNI_ACCESSLOG_H
 
@@ -44,13 +45,5 @@ struct access_log {
 int access_log_open(struct access_log *al, const char *path);
 void access_log_close(struct access_log *al);
 void access_log_write(struct access_log *al, const struct access_entry *e);
-
-/* s with the signature of each parameter value ("?", "&" or ";" name=value)
- * that is a compact JWS (three base64url parts, the first "eyJ...")
- * replaced by ACCESS_REDACTED, written to out as snprintf does (truncated to
- * outlen, NUL-terminated when outlen > 0). Returns the length of the whole
- * result; *count (when not NULL) gets the number of signatures cut. */
-#define ACCESS_REDACTED "REDACTED"
-size_t access_redact_tokens(const char *s, char *out, size_t outlen, int *count);
 
 #endif

@@ -8,6 +8,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "common/redact.h"
+
 int log_threshold = LOG_INFO;
 static const char *prog = "cdni";
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -60,6 +62,12 @@ static void emit(int level, const char *ctx, const char *fmt, va_list ap)
 		level = LOG_DEBUG;
 	timestamp(ts, sizeof ts);
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (strstr(msg, "eyJ")) { /* no replayable token in a log line */
+		char full[sizeof msg];
+
+		memcpy(full, msg, sizeof msg);
+		redact_tokens(full, msg, sizeof msg, NULL);
+	}
 	/* never let a peer's bytes forge a log line */
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r')

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/accesslog.h"
+#include "common/redact.h"
 #include "common/http.h"
 
 #define MAX_DEPTH 8
@@ -194,7 +194,7 @@ static void message(struct flow *f, const char *from, const char *to, const char
 }
 
 /* First unclaimed entry of node that matches method and uri (as the node
- * logged it: token signatures cut, accesslog.h); claims it. */
+ * logged it: token signatures cut, redact.h); claims it. */
 static json_t *claim(struct flow *f, int node, const char *method, const char *uri_sent)
 {
 	json_t *entries = node >= 0 ? f->nodes[node].entries : NULL, *e;
@@ -202,7 +202,7 @@ static json_t *claim(struct flow *f, int node, const char *method, const char *u
 	const char *uri = uri_sent;
 	size_t i;
 
-	if (uri && access_redact_tokens(uri, logged, sizeof logged, NULL) < sizeof logged)
+	if (uri && redact_tokens(uri, logged, sizeof logged, NULL) < sizeof logged)
 		uri = logged;
 	json_array_foreach(entries, i, e) {
 		if (f->claimed[node][i] || (uri && (!str(e, "uri") || strcmp(str(e, "uri"), uri))))

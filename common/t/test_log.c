@@ -9,6 +9,7 @@
 
 #include "common/accesslog.h"
 #include "common/log.h"
+#include "common/redact.h"
 #include "common/tap.h"
 
 static char *slurp(FILE *f)
@@ -36,6 +37,8 @@ static void levels(void)
 	log_info("req=2 peer=127.0.0.1:9", "shown %s", "x");
 	is_int(errno, 42, "errno preserved across a log call");
 	log_warn(NULL, "evil\r\nforged line");
+	log_warn("uri_signing", "%s: renewal failed",
+		 "/v/a?URISigningPackage=eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ1In0.c2lnbmF0dXJl");
 	dup2(saved, 2);
 	close(saved);
 	text = slurp(f);
@@ -43,6 +46,9 @@ static void levels(void)
 	ok(strstr(text, " cdni-test info [req=2 peer=127.0.0.1:9] shown x\n") != NULL,
 	   "program, level, context and message on one line");
 	ok(strstr(text, "cdni-test warn evil  forged line\n") != NULL, "CR/LF from input cannot forge a line");
+	ok(strstr(text, "/v/a?URISigningPackage=eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ1In0.REDACTED: renewal") &&
+		   !strstr(text, "c2lnbmF0dXJl"),
+	   "a log line carries a token without its signature");
 	is_int(log_level_parse("DEBUG"), LOG_DEBUG, "level names parse, any case");
 	is_int(log_level_parse("loud"), -1, "unknown level refused");
 	fclose(f);
@@ -132,7 +138,7 @@ static void redact_case(const char *in, const char *want, int want_cut, const ch
 {
 	char out[512];
 	int cut = -1;
-	size_t n = access_redact_tokens(in, out, sizeof out, &cut);
+	size_t n = redact_tokens(in, out, sizeof out, &cut);
 
 	is_str(out, want, "%s", what);
 	is_int((long long)n, (long long)strlen(want), "%s: length", what);
@@ -162,14 +168,16 @@ static void redaction(void)
 		    "five parts (a JWE) left alone");
 	redact_case("/a?q=" TH "." TC ".", "/a?q=" TH "." TC ".", 0, "no signature part");
 	redact_case("/a?q=" TH "..x", "/a?q=" TH "..x", 0, "empty claims part");
-	redact_case("/a?q=" TH "." TC ".a%2Fb", "/a?q=" TH "." TC ".a%2Fb", 0,
-		    "a byte outside base64url: not a JWS");
+	redact_case("/a?q=" TH "." TC ".a%2Fb", "/a?q=" TH "." TC ".REDACTED%2Fb", 1,
+		    "a byte outside base64url ends the token");
+	redact_case("/a?q=" TH "." TC "." TS ": renewal failed", "/a?q=" TH "." TC ".REDACTED: renewal failed",
+		    1, "text after the token, in a log line");
 	redact_case("/a?q=abc." TC "." TS, "/a?q=abc." TC "." TS, 0, "a header that is no JSON object");
 	redact_case("/" TH "." TC "." TS, "/" TH "." TC "." TS, 0, "not a parameter value");
 	redact_case("", "", 0, "empty");
 	redact_case("/a?=" TH "." TC "." TS, "/a?=" TH "." TC "." TS, 0, "no parameter name");
 
-	ok(access_redact_tokens("/a?t=" TH "." TC "." TS, small, sizeof small, NULL) ==
+	ok(redact_tokens("/a?t=" TH "." TC "." TS, small, sizeof small, NULL) ==
 		   strlen("/a?t=" TH "." TC ".REDACTED") && strlen(small) == sizeof small - 1,
 	   "a short buffer: truncated, terminated, the whole length returned");
 
