@@ -93,7 +93,8 @@ void daemon_ready(const char *listeners)
 }
 
 
-static char *usage_text(const struct daemon_ops *ops)
+char *daemon_usage(const char *prog, const char *summary, const char *signals,
+		   const struct conf_item *table)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -101,17 +102,16 @@ static char *usage_text(const struct daemon_ops *ops)
 
 	if (!f)
 		return NULL;
-	fprintf(f, "usage: %s -c FILE [-n] [-l LEVEL | -v | -q] [-h]\n%s", ops->prog,
-		ops->summary ? ops->summary : "");
+	fprintf(f, "usage: %s -c FILE [-n] [-l LEVEL | -v | -q] [-h]\n%s", prog, summary ? summary : "");
 	fputs("  -c FILE   JSON config (keys below)\n"
 	      "  -n        check the config and exit (0 when it is good)\n"
 	      "  -l LEVEL  log level: error, warn, info (default), debug; -v debug, -q warn\n"
 	      "  -h        this help\n", f);
-	if (ops->reload)
-		fputs("Signals: TERM or INT stop, HUP reloads.\n", f);
-	if (ops->table) {
+	if (signals)
+		fputs(signals, f);
+	if (table) {
 		fputs("config keys:\n", f);
-		conf_describe(ops->table, f, 2);
+		conf_describe(table, f, 2);
 	}
 	fclose(f);
 	return text;
@@ -153,7 +153,8 @@ static int run(const struct daemon_ops *ops, const void *conf)
 int daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 {
 	struct daemon_args a;
-	char err[1024] = "", *usage = usage_text(ops);
+	char err[1024] = "", *usage = daemon_usage(ops->prog, ops->summary, ops->reload ?
+						   "Signals: TERM or INT stop, HUP reloads.\n" : NULL, ops->table);
 	void *conf = calloc(1, ops->conf_size);
 	int rc = conf ? daemon_args_parse(argc, argv, usage ? usage : "usage: -c FILE\n", &a) : 1;
 

@@ -57,6 +57,12 @@ struct daemon_ops {
 	int uses_upstream; /* initialise libcurl (common/upstream.h) around the run */
 };
 
+/* The --help text of a daemon (malloc'd; NULL when out of memory): the
+ * synopsis, summary, the common options, signals (a line, or NULL) and the
+ * config keys of table (when not NULL). */
+char *daemon_usage(const char *prog, const char *summary, const char *signals,
+		   const struct conf_item *table);
+
 /* Returns the process exit status: 0, 1 (config or start failure), 2 (usage). */
 int daemon_main(int argc, char **argv, const struct daemon_ops *ops);
 

@@ -17,25 +17,10 @@
 
 static char *usage_text(void)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		return NULL;
-	fputs("usage: " PROG " -c FILE [-n] [-l LEVEL|-v|-q] [-h]\n"
-	      "Authoritative DNS over UDP and TCP: zones signed with DNSSEC, CNAME\n"
-	      "redirection to dCDNs by policy, TLSA records for delegated surrogates.\n"
-	      "  -c FILE   JSON config (keys below)\n"
-	      "  -n        check the config (zones read and signed, nothing written) and exit\n"
-	      "  -l LEVEL  log level: error, warn, info, debug (-v debug, -q warn)\n"
-	      "  -h        this help\n"
-	      "Signals: SIGHUP reloads the config and zones; SIGTERM/SIGINT stop.\n"
-	      "config keys:\n",
-	      f);
-	conf_describe(dns_conf_table, f, 2);
-	fclose(f);
-	return text;
+	return daemon_usage(PROG, "Authoritative DNS over UDP and TCP: zones signed with DNSSEC, CNAME\n"
+			    "redirection to dCDNs by policy, TLSA records for delegated surrogates.\n"
+			    "-n also reads and signs the zones (nothing is written).\n",
+			    "Signals: HUP reloads the config and zones; TERM or INT stop.\n", dns_conf_table);
 }
 
 /* SIGINT, SIGTERM, SIGHUP, or 0 after timeout_s. */

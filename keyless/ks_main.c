@@ -13,25 +13,10 @@
 
 static char *usage_text(void)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		return NULL;
-	fputs("usage: " PROG " -c FILE [-n] [-l LEVEL|-v|-q] [-h]\n"
-	      "Serve private-key operations (keyless TLS, gokeyless v1.0 framing) to edges\n"
-	      "over mutual TLS; with \"upstream\", also forward them to other key servers.\n"
-	      "  -c FILE   JSON config (keys below)\n"
-	      "  -n        check the config (and load the keys) and exit\n"
-	      "  -l LEVEL  log level: error, warn, info, debug (-v debug, -q warn)\n"
-	      "  -h        this help\n"
-	      "signals: SIGHUP reloads keys_dir; SIGTERM or SIGINT stop.\n"
-	      "config keys:\n",
-	      f);
-	conf_describe(ks_server_conf_table, f, 2);
-	fclose(f);
-	return text;
+	return daemon_usage(PROG, "Serve private-key operations (keyless TLS, gokeyless v1.0 framing) to edges\n"
+			    "over mutual TLS; with \"upstream\", also forward them to other key servers.\n"
+			    "-n also loads the keys.\n",
+			    "Signals: HUP reloads keys_dir; TERM or INT stop.\n", ks_server_conf_table);
 }
 
 static int check(const struct ks_server_conf *conf, const char *file)
